@@ -1,0 +1,55 @@
+"""The Typer app: registers the commands and nothing else.
+
+Command modules import only typer at their top level; everything heavier
+(Rich rendering, SDKs, Pillow, SQLite stores) is imported inside the command
+that needs it, so `mmcli --help` stays close to the cost of importing Typer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .commands import chat, models
+
+app = typer.Typer(
+    name="mmcli",
+    help=(
+        "One command line for multimodal LLMs: OpenAI, Anthropic, Gemini, Vertex AI, "
+        "Perplexity and local OpenAI-compatible servers.\n\n"
+        "Examples:\n\n"
+        '  mmcli chat "Explain Python\'s GIL in three bullet points"\n\n'
+        '  git diff | mmcli chat "Write a commit message for this diff"\n\n'
+        "  mmcli models"
+    ),
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mmcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        Optional[bool],  # noqa: UP045 - Typer reads the annotation at runtime on Python 3.10 too
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = None,
+) -> None:
+    """mmcli: chat with, describe images for, transcribe with and compare LLMs."""
+
+
+app.command("chat")(chat.chat)
+app.command("models")(models.models)
+
+
+def main() -> None:
+    app(prog_name="mmcli")

@@ -1,0 +1,1 @@
+"""One module per command. Each keeps its top level light (typer only)."""

@@ -1,0 +1,199 @@
+"""`mmcli chat`: one-shot answers, piped input, sessions, and the REPL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..errors import exits_cleanly
+from .common import (
+    AudioOption,
+    FallbackOption,
+    FileOption,
+    ImageOption,
+    JsonOption,
+    MaxTokensOption,
+    ModelOption,
+    NoCacheOption,
+    NoStreamOption,
+    SystemOption,
+    TemperatureOption,
+    TimeoutOption,
+)
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..conversation import Message, ModelRef
+
+EXAMPLES = """
+Examples:
+
+  mmcli chat "Explain Python's GIL in three bullet points"
+
+  git diff | mmcli chat "Write a commit message for this diff"
+
+  mmcli chat -m gemini:gemini-2.5-flash "Hello" > answer.md
+
+  mmcli chat -i diagram.png -a question.mp3 "Answer the spoken question"
+
+  mmcli chat -S trip-planning "And in March?"
+
+  mmcli chat            (bare, in a terminal: an interactive conversation)
+"""
+
+
+@exits_cleanly
+def chat(
+    prompt: Annotated[str | None, typer.Argument(help="The prompt; piped stdin follows it as its subject.")] = None,
+    model: ModelOption = None,
+    system: SystemOption = None,
+    temperature: TemperatureOption = None,
+    max_tokens: MaxTokensOption = None,
+    image: ImageOption = None,
+    audio: AudioOption = None,
+    file: FileOption = None,
+    session: Annotated[
+        str | None, typer.Option("-S", "--session", help="Named session: created, or resumed with its history.")
+    ] = None,
+    continue_: Annotated[
+        bool, typer.Option("-c", "--continue", help="Continue the most recently used session.")
+    ] = False,
+    no_stream: NoStreamOption = False,
+    no_cache: NoCacheOption = False,
+    json_output: JsonOption = False,
+    fallback: FallbackOption = None,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Ask a model. One-shot with a PROMPT or piped stdin; interactive when run bare in a terminal."""
+    from .. import config as config_module
+    from ..render import stdout_is_terminal
+    from .common import check_temperature, combine_prompt, read_piped_text, stdin_is_piped
+
+    check_temperature(temperature)
+    config = config_module.load()
+    piped = read_piped_text() if stdin_is_piped() and "-" not in (image or []) + (audio or []) else None
+    text = combine_prompt(prompt, piped)
+    if not text and not (image or audio or file):
+        if prompt is None and piped is None and stdout_is_terminal():
+            from ..repl import run_repl
+
+            run_repl(config, model=model, system=system, session=session, continue_=continue_,
+                     temperature=temperature, max_tokens=max_tokens)
+            return
+        from ..errors import UsageError
+
+        raise UsageError('The prompt is empty; give one, e.g. mmcli chat "Hello", or pipe text in.')
+
+    one_shot(
+        config,
+        text,
+        model=model,
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        attachments={"images": image, "audio": audio, "files": file},
+        session=session,
+        continue_=continue_,
+        stream=not no_stream,
+        use_cache=not no_cache,
+        json_output=json_output,
+        fallback=fallback,
+        timeout=timeout,
+    )
+
+
+chat.__doc__ = (chat.__doc__ or "") + "\n" + EXAMPLES
+
+
+def one_shot(
+    config: Config,
+    text: str,
+    *,
+    model: str | None,
+    system: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    attachments: dict[str, list[str] | None],
+    session: str | None,
+    continue_: bool,
+    stream: bool,
+    use_cache: bool,
+    json_output: bool,
+    fallback: list[str] | None,
+    timeout: float | None,
+) -> None:
+    from .. import engine, render
+    from ..conversation import Request
+    from ..providers import registry
+    from .common import print_json, resolve_models, user_message
+
+    history: list[Message] = []
+    store = info = None
+    if session or continue_:
+        store, info = open_session(config, session, continue_)
+        if info is not None:
+            history = store.messages(info.name)
+            system = system if system is not None else info.system
+    ref = _choose_model(config, model, info)
+    turn = user_message(text, **attachments)
+    request = Request(
+        model=ref,
+        messages=[*history, turn],
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+    )
+    registry.check_accepts(ref, request.media_kinds())
+    if store is not None and info is None:
+        info = store.create(session, str(ref), system=system, first_prompt=text)
+
+    sink = engine.NullSink() if json_output else render.make_sink(stream=stream)
+    fallbacks = resolve_models(fallback if fallback is not None else config.fallback, config)
+    try:
+        answer = engine.answer(
+            request, config, sink, fallbacks=fallbacks, use_cache=use_cache and not history, timeout=timeout
+        )
+    except Exception as exc:
+        partial = getattr(exc, "answer", None)
+        if store is not None and info is not None:
+            _save_turn(store, info.name, turn, partial)
+        if json_output and partial is not None:
+            print_json(partial.to_json(info.name if info else None))
+        raise
+    if store is not None and info is not None:
+        _save_turn(store, info.name, turn, answer)
+    if json_output:
+        print_json(answer.to_json(info.name if info else None))
+
+
+def _choose_model(config: Config, model: str | None, info: object) -> ModelRef:
+    from ..providers import registry
+
+    if model is None and info is not None:
+        return registry.parse_model(info.model, config)  # type: ignore[attr-defined]  # a resumed session keeps its model
+    return registry.resolve(model, config)
+
+
+def open_session(config: Config, name: str | None, continue_: bool):  # type: ignore[no-untyped-def]
+    """The session store and the session to resume (None when -S names a new one)."""
+    from ..errors import UsageError
+    from ..store.sessions import SessionStore
+
+    store = SessionStore(config.data_dir)
+    if name:
+        return store, store.get(name)
+    info = store.most_recent()
+    if info is None:
+        raise UsageError('There is no session to continue yet; start one with mmcli chat -S NAME "...".')
+    return store, info
+
+
+def _save_turn(store, name: str, turn: Message, answer) -> None:  # type: ignore[no-untyped-def]
+    """Both sides of the exchange, the answer marked incomplete when it was cut short."""
+    from ..conversation import Message, Part
+
+    store.append(name, turn, model=str(answer.model) if answer else "")
+    if answer is not None and answer.text:
+        reply = Message(role="assistant", parts=[Part.of_text(answer.text)], incomplete=answer.incomplete)
+        store.append(name, reply, model=str(answer.model))

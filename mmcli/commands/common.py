@@ -1,0 +1,109 @@
+"""Options and input handling shared by several commands, so `-m`, `-t`,
+`-i` ... mean the same thing and read the same way everywhere."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..conversation import Message, ModelRef
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option("-m", "--model", help="provider:model, a bare model name, or an alias from config.toml."),
+]
+SystemOption = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
+TemperatureOption = Annotated[
+    float | None, typer.Option("-t", "--temperature", help="Sampling temperature, 0 to 2.")
+]
+MaxTokensOption = Annotated[
+    int | None, typer.Option("--max-tokens", min=1, help="Upper bound on the answer's length in tokens.")
+]
+ImageOption = Annotated[
+    list[str] | None,
+    typer.Option("-i", "--image", help="Image (path, URL or - for stdin); repeatable."),
+]
+AudioOption = Annotated[list[str] | None, typer.Option("-a", "--audio", help="Audio file; repeatable.")]
+FileOption = Annotated[list[str] | None, typer.Option("--file", help="Document such as a PDF; repeatable.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the answer.")]
+NoStreamOption = Annotated[bool, typer.Option("--no-stream", help="Wait for the whole answer, then print it.")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
+FallbackOption = Annotated[
+    list[str] | None,
+    typer.Option("--fallback", help="Model to try when the first fails (auth, rate limit, server); repeatable."),
+]
+TimeoutOption = Annotated[
+    float | None, typer.Option("--timeout", min=0.1, help="Seconds per request attempt (default 60).")
+]
+
+MAX_TEMPERATURE = 2.0
+
+
+def check_temperature(value: float | None) -> None:
+    from ..errors import UsageError
+
+    if value is not None and not 0.0 <= value <= MAX_TEMPERATURE:
+        raise UsageError(f"Temperature {value:g} is out of range; use a value from 0 to {MAX_TEMPERATURE:g}.")
+
+
+def stdin_is_piped() -> bool:
+    # No stdin at all (a closed descriptor under some CI runners) counts as nothing piped.
+    return sys.stdin is not None and not sys.stdin.isatty()
+
+
+def read_piped_text() -> str:
+    """Piped stdin as text; binary or non-UTF-8 input is a usage error, not a crash."""
+    from ..errors import UsageError
+
+    data = sys.stdin.buffer.read()
+    if b"\x00" in data:
+        raise UsageError("Standard input looks binary, not text; pass images, audio or PDFs with -i, -a or --file.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"Standard input is not valid UTF-8 (byte {exc.start}); convert it to UTF-8 text first."
+        ) from None
+
+
+def combine_prompt(prompt: str | None, piped: str | None) -> str:
+    """The prompt first, then the piped text as its subject (`git diff | mmcli chat "..."`)."""
+    parts = [p for p in (prompt, piped) if p and p.strip()]
+    return "\n\n".join(p.rstrip("\n") if p is piped else p for p in parts)
+
+
+def user_message(
+    text: str,
+    *,
+    images: list[str] | None = None,
+    audio: list[str] | None = None,
+    files: list[str] | None = None,
+) -> Message:
+    """A user turn: the text and every attachment, loaded and checked."""
+    from ..conversation import Message, Part
+
+    parts = [Part.of_text(text)] if text else []
+    sources = [("image", s) for s in images or ()] + [("audio", s) for s in audio or ()]
+    sources += [("document", s) for s in files or ()]
+    if sources:
+        from .. import media
+
+        parts += [media.load(source, expect=kind) for kind, source in sources]
+    return Message(role="user", parts=parts)
+
+
+def resolve_models(specs: list[str] | None, config: Config) -> list[ModelRef]:
+    from ..providers import registry
+
+    return [registry.parse_model(spec, config) for spec in specs or ()]
+
+
+def print_json(document: object) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,152 @@
+"""Settings resolution: flag > environment > .env (cwd, then config dir) >
+config.toml > built-in defaults.
+
+Only standard-library modules are imported eagerly; python-dotenv and
+platformdirs are imported only when a .env file exists or a directory is not
+overridden, because this module sits on the cache-hit path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+APP_NAME = "mmcli"
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_RETRIES = 2
+DEFAULT_CACHE_TTL_DAYS = 30.0
+DEFAULT_CACHE_MAX_MB = 200.0
+
+
+def data_dir() -> Path:
+    override = os.environ.get("MMCLI_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    override = os.environ.get("MMCLI_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def load_dotenv_files() -> None:
+    """Merge `.env` from the current directory, then from the config dir, into
+    the environment without overriding anything already set.
+
+    A line python-dotenv cannot parse is a configuration error rather than the
+    silent warning python-dotenv would log: a half-read .env is how keys go
+    missing without anyone noticing.
+    """
+    for path in (Path.cwd() / ".env", config_dir() / ".env"):
+        if not path.is_file():
+            continue
+        from dotenv.parser import parse_stream
+
+        try:
+            with open(path, encoding="utf-8") as stream:
+                bindings = list(parse_stream(stream))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Cannot read {path}: {exc.__class__.__name__}; fix or remove the file.") from exc
+        for binding in bindings:
+            if binding.error:
+                line = binding.original.line
+                raise ConfigError(f"{path} is malformed at line {line}; expected KEY=value lines.")
+            if binding.key and binding.key not in os.environ and binding.value is not None:
+                os.environ[binding.key] = binding.value
+
+
+@dataclass
+class Config:
+    """The config.toml file, with defaults for what it leaves out."""
+
+    path: Path
+    default_model: str | None = None
+    fallback: list[str] = field(default_factory=list)
+    timeout: float = DEFAULT_TIMEOUT_S
+    retries: int = DEFAULT_RETRIES
+    aliases: dict[str, str] = field(default_factory=dict)
+    cache_ttl_days: float = DEFAULT_CACHE_TTL_DAYS
+    cache_max_mb: float = DEFAULT_CACHE_MAX_MB
+    providers: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    @cached_property
+    def data_dir(self) -> Path:
+        return data_dir()
+
+    def provider_option(self, provider: str, option: str) -> str | None:
+        value = self.providers.get(provider, {}).get(option)
+        return str(value) if value is not None else None
+
+
+def _expect(table: dict, key: str, kind: type | tuple[type, ...], path: Path) -> object:
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{path}: '{key}' must be a {names}, not {value!r}.")
+    return value
+
+
+def parse_config(path: Path) -> Config:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Config(path=path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.__class__.__name__}.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix it or move it away.") from exc
+
+    config = Config(path=path)
+    if "default_model" in raw:
+        config.default_model = str(_expect(raw, "default_model", str, path))
+    if "fallback" in raw:
+        value = raw["fallback"]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: 'fallback' must be a list of model names.")
+        config.fallback = value
+    if "timeout" in raw:
+        config.timeout = float(_expect(raw, "timeout", (int, float), path))  # type: ignore[arg-type]
+    if "retries" in raw:
+        config.retries = int(_expect(raw, "retries", int, path))  # type: ignore[arg-type]
+    if "aliases" in raw:
+        aliases = _expect(raw, "aliases", dict, path)
+        config.aliases = {str(k): str(v) for k, v in aliases.items()}  # type: ignore[union-attr]
+    cache = raw.get("cache", {})
+    if not isinstance(cache, dict):
+        raise ConfigError(f"{path}: [cache] must be a table.")
+    if "ttl_days" in cache:
+        config.cache_ttl_days = float(_expect(cache, "ttl_days", (int, float), path))  # type: ignore[arg-type]
+    if "max_mb" in cache:
+        config.cache_max_mb = float(_expect(cache, "max_mb", (int, float), path))  # type: ignore[arg-type]
+    providers = raw.get("providers", {})
+    if not isinstance(providers, dict) or not all(isinstance(v, dict) for v in providers.values()):
+        raise ConfigError(f"{path}: [providers.NAME] entries must be tables.")
+    config.providers = providers
+    if config.timeout <= 0 or config.retries < 0:
+        raise ConfigError(f"{path}: 'timeout' must be positive and 'retries' zero or more.")
+    return config
+
+
+def load() -> Config:
+    """Read .env files and config.toml once per process."""
+    load_dotenv_files()
+    return parse_config(config_dir() / "config.toml")

@@ -1,0 +1,224 @@
+"""One request, start to finish: cache lookup, the provider call with
+fallbacks, and the events passed on to a sink (the renderer).
+
+Layered the way shell_gpt layers its handlers: the provider yields events,
+the engine passes text through to the sink as it arrives and acts at the end
+(timing, usage, cache write). Sessions are written by the command, which owns
+the conversation; the engine only answers one request.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from .config import Config
+from .conversation import ModelRef, Request
+from .errors import Interrupted, MmcliError, ProviderError, StreamInterrupted
+from .providers import registry
+from .providers.base import Citations, Finish, TextDelta, Usage
+
+
+@dataclass
+class Answer:
+    model: ModelRef
+    text: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    citations: list[str] = field(default_factory=list)
+    ttft_s: float | None = None
+    total_s: float | None = None
+    cached: bool = False
+    resolved_model: str | None = None
+    finish_reason: str | None = None
+    incomplete: bool = False
+
+    @property
+    def cost_usd(self) -> float | None:
+        from .pricing import cost_usd
+
+        return cost_usd(self.model.provider, self.model.name, self.input_tokens, self.output_tokens)
+
+    def to_json(self, session: str | None = None) -> dict[str, Any]:
+        """The DESIGN.md `--json` object (null where unknown)."""
+        return {
+            "model": self.model.name,
+            "provider": self.model.provider,
+            "answer": self.text,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "ttft_s": _round(self.ttft_s),
+            "total_s": _round(self.total_s),
+            "cost_usd": self.cost_usd,
+            "cached": self.cached,
+            "citations": self.citations,
+            "session": session,
+        }
+
+    def to_cache(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "provider": self.model.provider,
+            "model": self.model.name,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "citations": self.citations,
+            "resolved_model": self.resolved_model,
+            "finish_reason": self.finish_reason,
+        }
+
+    @classmethod
+    def from_cache(cls, entry: dict[str, Any]) -> Answer:
+        return cls(
+            model=ModelRef(entry["provider"], entry["model"]),
+            text=entry["text"],
+            input_tokens=entry.get("input_tokens"),
+            output_tokens=entry.get("output_tokens"),
+            citations=list(entry.get("citations") or []),
+            resolved_model=entry.get("resolved_model"),
+            finish_reason=entry.get("finish_reason"),
+            cached=True,
+            ttft_s=0.0,
+            total_s=0.0,
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+class Sink(Protocol):
+    """Where an answer goes as it arrives: a renderer, a compare column, a collector."""
+
+    def begin(self, model: ModelRef) -> None: ...
+
+    def delta(self, text: str) -> None: ...
+
+    def finish(self, answer: Answer) -> None: ...
+
+    def abort(self, answer: Answer) -> None: ...
+
+
+class NullSink:
+    """Collects nothing; for callers that only want the returned Answer."""
+
+    def begin(self, model: ModelRef) -> None:
+        pass
+
+    def delta(self, text: str) -> None:
+        pass
+
+    def finish(self, answer: Answer) -> None:
+        pass
+
+    def abort(self, answer: Answer) -> None:
+        pass
+
+
+def warn(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def open_cache(config: Config) -> Any:
+    from .store.cache import ResponseCache
+
+    return ResponseCache(config.data_dir, ttl_days=config.cache_ttl_days, max_mb=config.cache_max_mb)
+
+
+def cache_key_of(request: Request) -> str:
+    from .store.cache import cache_key
+
+    return cache_key(request.cache_identity())
+
+
+def answer(
+    request: Request,
+    config: Config,
+    sink: Sink,
+    *,
+    fallbacks: Sequence[ModelRef] = (),
+    use_cache: bool = True,
+    timeout: float | None = None,
+    notify: Callable[[str], None] = warn,
+) -> Answer:
+    """Answer ``request``, trying ``fallbacks`` in turn when the model fails.
+
+    Raises MmcliError subclasses; an interrupted answer travels on the
+    exception as ``.answer`` so the caller can keep it in its session.
+    """
+    registry.check_accepts(request.model, request.media_kinds())
+    cache = open_cache(config) if use_cache else None
+    if cache is not None:
+        hit = cache.get(cache_key_of(request))
+        if hit is not None:
+            cached = Answer.from_cache(hit)
+            sink.begin(cached.model)
+            sink.delta(cached.text)
+            sink.finish(cached)
+            return cached
+
+    candidates = [request.model, *[m for m in fallbacks if m != request.model]]
+    for index, model in enumerate(candidates):
+        attempt = replace(request, model=model)
+        if index > 0:
+            try:
+                registry.check_accepts(model, request.media_kinds())
+            except MmcliError as refusal:
+                notify(f"Skipping fallback {model}: {refusal}")
+                continue
+        try:
+            result = _stream_one(attempt, config, sink, timeout)
+        except ProviderError as exc:
+            later = candidates[index + 1 :]
+            if not exc.retryable_elsewhere or not later or isinstance(exc, StreamInterrupted):
+                raise
+            notify(f"{exc} Falling back to {later[0]}.")
+            continue
+        if cache is not None and not result.incomplete and result.text:
+            cache.put(cache_key_of(attempt), result.to_cache())
+        return result
+    raise ProviderError("No fallback model could take this input.")  # every fallback was skipped
+
+
+def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | None) -> Answer:
+    provider = registry.get_provider(request.model, config, timeout=timeout)
+    result = Answer(model=request.model)
+    pieces: list[str] = []
+    started = time.perf_counter()
+    sink.begin(request.model)
+    try:
+        for event in provider.stream(request):
+            if isinstance(event, TextDelta):
+                if result.ttft_s is None:
+                    result.ttft_s = time.perf_counter() - started
+                pieces.append(event.text)
+                sink.delta(event.text)
+            elif isinstance(event, Usage):
+                result.input_tokens = event.input_tokens
+                result.output_tokens = event.output_tokens
+            elif isinstance(event, Citations):
+                result.citations = list(event.urls)
+            elif isinstance(event, Finish):
+                result.finish_reason = event.reason
+                result.resolved_model = event.resolved_model
+    except (KeyboardInterrupt, StreamInterrupted) as exc:
+        result.text = "".join(pieces)
+        result.total_s = time.perf_counter() - started
+        result.incomplete = True
+        sink.abort(result)
+        if isinstance(exc, KeyboardInterrupt):
+            error: MmcliError = Interrupted("Interrupted; the partial answer was kept.")
+        else:
+            error = exc
+        error.answer = result  # type: ignore[attr-defined]
+        raise error from None
+    except MmcliError:
+        sink.abort(result)  # nothing arrived; let the renderer tidy its live region
+        raise
+    result.text = "".join(pieces)
+    result.total_s = time.perf_counter() - started
+    sink.finish(result)
+    return result

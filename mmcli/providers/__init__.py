@@ -1,0 +1,1 @@
+"""Provider implementations. Import nothing here: SDKs load only when used."""

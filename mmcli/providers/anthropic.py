@@ -1,0 +1,107 @@
+"""Anthropic Messages API through the official `anthropic` SDK."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+from ..conversation import Message, Part, Request
+from ..errors import StreamInterrupted
+from .base import (
+    Citations,
+    Event,
+    Finish,
+    ProviderSettings,
+    StreamProgress,
+    TextDelta,
+    Usage,
+    stainless_sdk_errors,
+)
+
+# The API requires max_tokens; this leaves room for long answers from every current model.
+DEFAULT_MAX_TOKENS = 8192
+
+
+class AnthropicProvider:
+    name = "anthropic"
+    key_variable = "ANTHROPIC_API_KEY"
+
+    def __init__(self, settings: ProviderSettings):
+        self.settings = settings
+
+    def client(self) -> Any:
+        import anthropic
+
+        return anthropic.Anthropic(
+            api_key=self.settings.api_key,
+            base_url=self.settings.base_url or None,
+            timeout=self.settings.timeout,
+            max_retries=self.settings.retries,
+        )
+
+    def request_body(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model.name,
+            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "messages": [self.message(m) for m in request.messages],
+            "stream": True,
+        }
+        if request.system:
+            body["system"] = request.system
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        return body
+
+    def message(self, message: Message) -> dict[str, Any]:
+        if message.role == "assistant" or not any(p.is_media for p in message.parts):
+            return {"role": message.role, "content": message.text}
+        return {"role": "user", "content": [self.content_block(p) for p in message.parts]}
+
+    def content_block(self, part: Part) -> dict[str, Any]:
+        if part.kind == "text":
+            return {"type": "text", "text": part.text}
+        from .. import media
+
+        part = media.prepare(part, self.name)
+        source = {
+            "type": "base64",
+            "media_type": part.mime_type,
+            "data": base64.b64encode(part.data).decode("ascii"),
+        }
+        block_type = "image" if part.kind == "image" else "document"
+        return {"type": block_type, "source": source}
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        import anthropic
+
+        progress = StreamProgress()
+        input_tokens = output_tokens = None
+        stop_reason = resolved_model = None
+        citations: list[str] = []
+        with stainless_sdk_errors(self.name, anthropic, self.settings, self.key_variable, progress):
+            for event in self.client().messages.create(**self.request_body(request)):
+                kind = event.type
+                if kind == "message_start":
+                    resolved_model = event.message.model
+                    input_tokens = event.message.usage.input_tokens
+                elif kind == "content_block_delta":
+                    delta = event.delta
+                    # thinking_delta and signature_delta are the model's reasoning: never answer text.
+                    if delta.type == "text_delta" and delta.text:
+                        progress.got_text = True
+                        yield TextDelta(delta.text)
+                    elif delta.type == "citations_delta":
+                        url = getattr(delta.citation, "url", None)
+                        if url and url not in citations:
+                            citations.append(url)
+                elif kind == "message_delta":
+                    stop_reason = event.delta.stop_reason or stop_reason
+                    output_tokens = event.usage.output_tokens
+        if progress.got_text and stop_reason is None:
+            # The stream closed before message_delta: the answer is cut short.
+            raise StreamInterrupted(f"The connection to {self.name} closed before the answer was complete.")
+        yield Usage(input_tokens, output_tokens)
+        if citations:
+            yield Citations(citations)
+        yield Finish(stop_reason, resolved_model)

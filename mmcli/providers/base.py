@@ -1,0 +1,154 @@
+"""What every provider is: a translator from a neutral ``Request`` to its SDK's
+call, and from its SDK's stream back to neutral events.
+
+Nothing here imports an SDK; provider modules do, inside their methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Union
+
+from ..conversation import Request
+from ..errors import AuthenticationFailed, MmcliError, ProviderError, StreamInterrupted, one_sentence, redact
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Citations:
+    urls: list[str]
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str | None = None
+    resolved_model: str | None = None  # the model version that actually answered, when told
+
+
+Event = Union[TextDelta, Usage, Citations, Finish]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model accepts besides text (the ``attachment_types`` idea of llm)."""
+
+    image: bool = False
+    audio: bool = False
+    document: bool = False
+    context_tokens: int = 128_000
+
+    def accepts(self, kind: str) -> bool:
+        return kind == "text" or bool(getattr(self, kind, False))
+
+    def kinds(self) -> list[str]:
+        return ["text"] + [k for k in ("image", "audio", "document") if getattr(self, k)]
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Connection settings resolved by ``config``; the only input a provider needs."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout: float = 60.0
+    retries: int = 2
+    extra: dict[str, str] = field(default_factory=dict)  # e.g. vertex project/location
+
+
+class Provider(Protocol):
+    name: str
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        """Yield events for one answer; raise ``errors.MmcliError`` subclasses on failure."""
+        ...
+
+
+def failure(
+    provider: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    key_variable: str | None = None,
+    timed_out_after: float | None = None,
+    unreachable: bool = False,
+) -> MmcliError:
+    """One place that turns an SDK failure into the user's sentence and exit code.
+
+    Each provider module only says what kind of failure its SDK reported;
+    the wording and the fallback rules live here so they agree everywhere.
+    """
+    detail = one_sentence(redact(detail)).rstrip(".")
+    if timed_out_after is not None:
+        return ProviderError(
+            f"{provider} did not answer within {timed_out_after:g} s; try again or raise --timeout."
+        )
+    if unreachable:
+        return ProviderError(f"Cannot reach {provider} ({detail}); check the network or the base URL.")
+    if status in (401, 403):
+        fix = f"check {key_variable}" if key_variable else "check the credentials"
+        return AuthenticationFailed(f"{provider} rejected the API key ({status}): {fix}.")
+    if status == 429:
+        return ProviderError(f"{provider} is rate limiting requests (429) and retries did not clear it: {detail}.")
+    if status is not None and status >= 500:
+        return ProviderError(f"{provider} had a server error ({status}): {detail}.")
+    if status is not None:
+        # The provider understood the request and refused it: another model will not help.
+        return ProviderError(f"{provider} refused the request ({status}): {detail}.", retryable_elsewhere=False)
+    return ProviderError(f"{provider} failed: {detail}.")
+
+
+class StreamProgress:
+    """Whether any answer text has arrived: decides between 'failed' and 'interrupted'."""
+
+    def __init__(self) -> None:
+        self.got_text = False
+
+
+@contextmanager
+def stainless_sdk_errors(
+    provider: str, sdk: Any, settings: ProviderSettings, key_variable: str | None, progress: StreamProgress
+) -> Iterator[None]:
+    """Translate errors of the `openai` and `anthropic` SDKs, which share one error hierarchy."""
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        raise failure(provider, _api_message(exc), status=exc.status_code, key_variable=key_variable) from exc
+    except sdk.APITimeoutError as exc:
+        raise failure(provider, str(exc), timed_out_after=settings.timeout) from exc
+    except MmcliError:
+        raise
+    except Exception as exc:
+        # APIConnectionError before the answer; mid-stream the SDKs let the
+        # HTTP library's own error through unwrapped.
+        if progress.got_text:
+            raise StreamInterrupted(f"The connection to {provider} broke mid-answer.") from exc
+        if isinstance(exc, sdk.APIConnectionError):
+            raise failure(provider, _cause(exc), unreachable=True) from exc
+        raise failure(provider, f"{exc.__class__.__name__}: {exc}") from exc
+
+
+def _api_message(exc: Any) -> str:
+    """The provider's own error message, without the SDK's wrapper text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(exc, "message", exc))
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return f"{cause.__class__.__name__}: {cause}" if cause else str(exc)

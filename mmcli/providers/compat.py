@@ -1,0 +1,20 @@
+"""Local and third-party servers that speak OpenAI's chat-completions protocol:
+Ollama (OLLAMA_HOST + /v1) and any other base URL (MMCLI_COMPAT_BASE_URL)."""
+
+from __future__ import annotations
+
+from .openai import OpenAIProvider
+
+
+class CompatProvider(OpenAIProvider):
+    name = "compat"
+    key_variable = "MMCLI_COMPAT_API_KEY"
+    max_tokens_field = "max_tokens"
+    # Local servers ignore the key, but the SDK insists on having one.
+    placeholder_key = "not-needed"
+
+
+class OllamaProvider(CompatProvider):
+    name = "ollama"
+    key_variable = None  # type: ignore[assignment]
+    placeholder_key = "ollama"

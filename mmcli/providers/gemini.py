@@ -1,0 +1,129 @@
+"""Google Gemini through the `google-genai` SDK: the Developer API (`gemini`)
+and Vertex AI (`vertex`), which differ only in how the client is built."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..conversation import Message, Part, Request
+from ..errors import ConfigError, MmcliError, StreamInterrupted
+from .base import Event, Finish, ProviderSettings, TextDelta, Usage, failure
+
+# google-genai retries with exponential backoff from this first delay (seconds).
+RETRY_INITIAL_DELAY_S = 0.5
+
+
+class GeminiProvider:
+    name = "gemini"
+    key_variable = "GOOGLE_API_KEY"
+
+    def __init__(self, settings: ProviderSettings):
+        self.settings = settings
+
+    def http_options(self) -> Any:
+        from google.genai import types
+
+        return types.HttpOptions(
+            base_url=self.settings.base_url or None,
+            timeout=int(self.settings.timeout * 1000),  # the SDK counts milliseconds
+            # attempts includes the first call; 1 means no retries.
+            retry_options=types.HttpRetryOptions(
+                attempts=self.settings.retries + 1, initial_delay=RETRY_INITIAL_DELAY_S
+            ),
+        )
+
+    def client(self) -> Any:
+        from google import genai
+
+        return genai.Client(api_key=self.settings.api_key, vertexai=False, http_options=self.http_options())
+
+    def contents(self, request: Request) -> list[dict[str, Any]]:
+        return [self.content(m) for m in request.messages]
+
+    def content(self, message: Message) -> dict[str, Any]:
+        role = "model" if message.role == "assistant" else "user"
+        return {"role": role, "parts": [self.part(p) for p in message.parts]}
+
+    def part(self, part: Part) -> dict[str, Any]:
+        if part.kind == "text":
+            return {"text": part.text}
+        from .. import media
+
+        part = media.prepare(part, self.name)
+        return {"inline_data": {"mime_type": part.mime_type, "data": part.data}}
+
+    def generation_config(self, request: Request) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        if request.system:
+            config["system_instruction"] = request.system
+        if request.temperature is not None:
+            config["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            config["max_output_tokens"] = request.max_tokens
+        return config
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        from google.genai import errors as genai_errors
+
+        got_text = False
+        usage: Usage | None = None
+        finish_reason = resolved_model = None
+        try:
+            chunks = self.client().models.generate_content_stream(
+                model=request.model.name, contents=self.contents(request), config=self.generation_config(request)
+            )
+            for chunk in chunks:
+                resolved_model = chunk.model_version or resolved_model
+                if chunk.usage_metadata is not None:
+                    meta = chunk.usage_metadata
+                    usage = Usage(meta.prompt_token_count, meta.candidates_token_count)
+                for candidate in chunk.candidates or ():
+                    if candidate.finish_reason is not None:
+                        finish_reason = str(getattr(candidate.finish_reason, "value", candidate.finish_reason))
+                    for part in (candidate.content.parts if candidate.content else None) or ():
+                        # Thought parts are the model's reasoning, not its answer.
+                        if part.text and not part.thought:
+                            got_text = True
+                            yield TextDelta(part.text)
+        except genai_errors.APIError as exc:
+            raise failure(
+                self.name, exc.message or str(exc), status=exc.code, key_variable=self.key_variable
+            ) from exc
+        except MmcliError:
+            raise
+        except Exception as exc:
+            if got_text:
+                raise StreamInterrupted(f"The connection to {self.name} broke mid-answer.") from exc
+            if "Credentials" in exc.__class__.__name__:  # google.auth found no ADC
+                raise ConfigError(
+                    "No Google Cloud credentials for vertex: run `gcloud auth application-default login` "
+                    "or set VERTEX_API_KEY."
+                ) from exc
+            if "Timeout" in exc.__class__.__name__:
+                raise failure(self.name, str(exc), timed_out_after=self.settings.timeout) from exc
+            if "Connect" in exc.__class__.__name__ or isinstance(exc, OSError):
+                raise failure(self.name, f"{exc.__class__.__name__}: {exc}", unreachable=True) from exc
+            raise failure(self.name, f"{exc.__class__.__name__}: {exc}") from exc
+        if got_text and finish_reason is None:
+            raise StreamInterrupted(f"The connection to {self.name} closed before the answer was complete.")
+        if usage is not None:
+            yield usage
+        yield Finish(finish_reason, resolved_model)
+
+
+class VertexProvider(GeminiProvider):
+    name = "vertex"
+    key_variable = "VERTEX_API_KEY"
+
+    def client(self) -> Any:
+        from google import genai
+
+        if self.settings.api_key:  # express mode
+            return genai.Client(vertexai=True, api_key=self.settings.api_key, http_options=self.http_options())
+        return genai.Client(
+            vertexai=True,
+            project=self.settings.extra.get("project"),
+            location=self.settings.extra.get("location"),
+            http_options=self.http_options(),
+        )

@@ -1,0 +1,42 @@
+"""Perplexity: the OpenAI chat-completions protocol at Perplexity's base URL,
+plus the citations it attaches to its chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .openai import OpenAIProvider
+
+PERPLEXITY_BASE_URL = "https://api.perplexity.ai"
+
+
+class PerplexityProvider(OpenAIProvider):
+    name = "perplexity"
+    key_variable = "PERPLEXITY_API_KEY"
+    max_tokens_field = "max_tokens"
+
+    def client(self) -> Any:
+        import openai
+
+        return openai.OpenAI(
+            api_key=self.settings.api_key,
+            base_url=self.settings.base_url or PERPLEXITY_BASE_URL,
+            timeout=self.settings.timeout,
+            max_retries=self.settings.retries,
+        )
+
+    def request_body(self, request):  # type: ignore[no-untyped-def]
+        body = super().request_body(request)
+        body.pop("stream_options", None)  # Perplexity sends usage on its own
+        return body
+
+    def citations_of(self, chunk: Any) -> list[str]:
+        # `citations` is a list of URLs; newer responses also carry
+        # `search_results` with titles. The SDK keeps unknown fields as extras.
+        urls = getattr(chunk, "citations", None)
+        if isinstance(urls, list) and urls:
+            return [str(u) for u in urls]
+        results = getattr(chunk, "search_results", None)
+        if isinstance(results, list):
+            return [str(r.get("url")) for r in results if isinstance(r, dict) and r.get("url")]
+        return []

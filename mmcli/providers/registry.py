@@ -1,0 +1,233 @@
+"""Model naming, aliases, default-model choice, credentials, and lazy lookup
+of provider implementations.
+
+The provider modules (and so their SDKs) are imported only by ``get_provider``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+import os
+from functools import cache
+from importlib import resources
+
+from ..config import Config
+from ..conversation import ModelRef
+from ..errors import ConfigError, UsageError
+from .base import Capabilities, Provider, ProviderSettings
+
+__all__ = ["ModelRef", "Capabilities", "Provider", "ProviderSettings"]
+
+# Order in which a set key chooses the default model (DESIGN.md).
+DEFAULT_PROVIDER_ORDER = ("gemini", "openai", "anthropic", "perplexity", "vertex")
+PROVIDERS = ("openai", "anthropic", "gemini", "vertex", "perplexity", "ollama", "compat")
+# Module and class implementing each provider; imported on first use only.
+_IMPLEMENTATIONS = {
+    "openai": ("openai", "OpenAIProvider"),
+    "anthropic": ("anthropic", "AnthropicProvider"),
+    "gemini": ("gemini", "GeminiProvider"),
+    "vertex": ("gemini", "VertexProvider"),
+    "perplexity": ("perplexity", "PerplexityProvider"),
+    "ollama": ("compat", "OllamaProvider"),
+    "compat": ("compat", "CompatProvider"),
+}
+_BARE_PREFIXES = (
+    ("gpt-", "openai"),
+    ("chatgpt-", "openai"),
+    ("whisper-", "openai"),
+    ("claude-", "anthropic"),
+    ("gemini-", "gemini"),
+    ("sonar", "perplexity"),
+)
+DEFAULT_OLLAMA_HOST = "http://localhost:11434"
+
+
+@cache
+def catalogue() -> dict[str, dict]:
+    text = resources.files("mmcli").joinpath("data/models.json").read_text(encoding="utf-8")
+    return json.loads(text)["providers"]
+
+
+def _bare_provider(name: str) -> str | None:
+    for prefix, provider in _BARE_PREFIXES:
+        if name.startswith(prefix):
+            return provider
+    # OpenAI's reasoning models: o1, o3-mini, o4-mini ...
+    if len(name) >= 2 and name[0] == "o" and name[1].isdigit():
+        return "openai"
+    return None
+
+
+def parse_model(spec: str, config: Config) -> ModelRef:
+    """Turn what the user typed (`provider:model`, a bare name, an alias) into a ModelRef."""
+    spec = spec.strip()
+    if not spec:
+        raise UsageError("The model name is empty; give one like openai:gpt-4o-mini.")
+    seen: set[str] = set()
+    while spec in config.aliases and spec not in seen:
+        seen.add(spec)
+        spec = config.aliases[spec]
+    provider, sep, name = spec.partition(":")
+    if sep:
+        if provider not in PROVIDERS:
+            hint = _did_you_mean(provider, PROVIDERS)
+            raise ConfigError(f"Unknown provider '{provider}'{hint}; known providers: {', '.join(PROVIDERS)}.")
+        if not name:
+            raise UsageError(f"No model named after '{provider}:'; try {provider}:{default_model_of(provider)}.")
+        return ModelRef(provider, name)
+    provider = _bare_provider(spec)
+    if provider is None:
+        candidates = list(config.aliases) + [m for p in catalogue().values() for m in p["models"]]
+        hint = _did_you_mean(spec, candidates)
+        raise ConfigError(
+            f"Unknown model or alias '{spec}'{hint}; use provider:model (see `mmcli models`) "
+            "or define an alias in config.toml."
+        )
+    return ModelRef(provider, spec)
+
+
+def _did_you_mean(word: str, candidates: object) -> str:
+    matches = difflib.get_close_matches(word, list(candidates), n=3)  # type: ignore[arg-type]
+    return f" (did you mean {', '.join(matches)}?)" if matches else ""
+
+
+def default_model_of(provider: str) -> str:
+    return catalogue()[provider]["default"] or "default"
+
+
+def capabilities(ref: ModelRef) -> Capabilities:
+    entry = catalogue()[ref.provider]
+    spec = entry["models"].get(ref.name) or entry["unknown_model"]
+    return Capabilities(
+        image=spec.get("image", False),
+        audio=spec.get("audio", False),
+        document=spec.get("document", False),
+        context_tokens=spec.get("context", 128_000) or 128_000,
+    )
+
+
+def models_accepting(kind: str) -> list[str]:
+    """Known models that take ``kind``, for 'use one of these' messages."""
+    return [
+        f"{provider}:{name}"
+        for provider, entry in catalogue().items()
+        for name, spec in entry["models"].items()
+        if spec.get(kind)
+    ]
+
+
+def check_accepts(ref: ModelRef, kinds: set[str]) -> None:
+    """Refuse, before any request, input the model cannot take (exit 2)."""
+    caps = capabilities(ref)
+    for kind in sorted(kinds):
+        if not caps.accepts(kind):
+            able = ", ".join(models_accepting(kind)[:4])
+            noun = {"image": "images", "audio": "audio", "document": "documents"}[kind]
+            raise UsageError(f"{ref} cannot take {noun}; use a model that can, such as {able}.")
+
+
+# --- credentials --------------------------------------------------------------------------------
+
+
+def _env(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _vertex_project_location() -> tuple[str | None, str | None]:
+    project = _env("VERTEX_PROJECT_ID", "GOOGLE_CLOUD_PROJECT")
+    location = _env("VERTEX_LOCATION", "GOOGLE_CLOUD_LOCATION")
+    return project, location
+
+
+def has_credentials(provider: str, config: Config) -> bool:
+    if provider == "vertex":
+        project, location = _vertex_project_location()
+        return bool(_env("VERTEX_API_KEY") or (project and location))
+    if provider == "ollama":
+        return True
+    if provider == "compat":
+        return bool(_env("MMCLI_COMPAT_BASE_URL") or config.provider_option("compat", "base_url"))
+    return bool(_env(*catalogue()[provider]["key_env"]))
+
+
+def _missing_key_message(provider: str) -> str:
+    where = "in the environment, a .env file, or the config dir's .env"
+    if provider == "vertex":
+        return (
+            "No Vertex AI credentials: set VERTEX_API_KEY, or VERTEX_PROJECT_ID and VERTEX_LOCATION "
+            f"with Application Default Credentials ({where})."
+        )
+    if provider == "compat":
+        return "No OpenAI-compatible server configured: set MMCLI_COMPAT_BASE_URL (a URL ending in /v1)."
+    variable = catalogue()[provider]["key_env"][0]
+    return f"No API key for {provider}: set {variable} ({where})."
+
+
+def provider_settings(provider: str, config: Config, *, timeout: float | None = None) -> ProviderSettings:
+    """Everything a provider needs to connect; raises ConfigError when a key is missing."""
+    if not has_credentials(provider, config):
+        raise ConfigError(_missing_key_message(provider))
+    base = {
+        "openai": _env("OPENAI_BASE_URL"),
+        "anthropic": _env("ANTHROPIC_BASE_URL"),
+        "gemini": _env("GOOGLE_GEMINI_BASE_URL"),
+        "vertex": _env("GOOGLE_VERTEX_BASE_URL"),
+        "perplexity": _env("PERPLEXITY_BASE_URL"),
+        "ollama": (_env("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST).rstrip("/") + "/v1",
+        "compat": _env("MMCLI_COMPAT_BASE_URL"),
+    }[provider] or config.provider_option(provider, "base_url")
+    key_env = catalogue()[provider]["key_env"]
+    api_key = _env(*key_env) if key_env else None
+    extra: dict[str, str] = {}
+    if provider == "vertex":
+        project, location = _vertex_project_location()
+        extra = {k: v for k, v in (("project", project), ("location", location)) if v}
+    return ProviderSettings(
+        api_key=api_key,
+        base_url=base,
+        timeout=timeout if timeout is not None else config.timeout,
+        retries=config.retries,
+        extra=extra,
+    )
+
+
+def _ollama_answers(host: str) -> bool:
+    """A quick probe so a machine with only Ollama still gets a default model."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(host.rstrip("/") + "/api/tags", timeout=0.3) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def default_model(config: Config) -> ModelRef:
+    if config.default_model:
+        return parse_model(config.default_model, config)
+    for provider in DEFAULT_PROVIDER_ORDER:
+        if has_credentials(provider, config):
+            return ModelRef(provider, default_model_of(provider))
+    if _ollama_answers(_env("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST):
+        return ModelRef("ollama", default_model_of("ollama"))
+    raise ConfigError(
+        "No model configured and no API key found: set one of GOOGLE_API_KEY, OPENAI_API_KEY, "
+        "ANTHROPIC_API_KEY or PERPLEXITY_API_KEY (or start a local Ollama server)."
+    )
+
+
+def resolve(spec: str | None, config: Config) -> ModelRef:
+    return parse_model(spec, config) if spec else default_model(config)
+
+
+def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None) -> Provider:
+    settings = provider_settings(ref.provider, config, timeout=timeout)
+    module_name, class_name = _IMPLEMENTATIONS[ref.provider]
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    return getattr(module, class_name)(settings)

@@ -1,0 +1,231 @@
+"""Showing an answer as it arrives.
+
+On a terminal, Markdown is rendered incrementally the way aichat does it:
+each block that is complete (ended by a blank line outside a code fence) is
+rendered and printed once; only the unfinished last block lives in a Rich
+Live region, which redraws at a bounded rate. So the cost per token does not
+grow with the length of the answer.
+
+In a pipe, text is written raw and flushed as it arrives: nothing else on
+stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .conversation import ModelRef
+    from .engine import Answer
+
+LIVE_REFRESH_PER_SECOND = 10
+
+
+def citations_text(urls: list[str]) -> str:
+    """The `Sources:` list that follows a cited answer, in a terminal and a pipe alike."""
+    return "Sources:\n" + "".join(f"{n}. {url}\n" for n, url in enumerate(urls, 1))
+
+
+class BlockSplitter:
+    """Splits streamed Markdown into complete blocks and the unfinished tail.
+
+    Only newly arrived complete lines are scanned, so feeding n characters
+    costs O(n) in total.
+    """
+
+    def __init__(self) -> None:
+        self.tail = ""
+        self._scanned = 0  # offset in tail of the first line not yet scanned
+        self._fence: str | None = None  # the fence marker of an open code block
+
+    def feed(self, text: str) -> list[str]:
+        self.tail += text
+        blocks: list[str] = []
+        while True:
+            end = self.tail.find("\n", self._scanned)
+            if end < 0:
+                return blocks
+            line = self.tail[self._scanned : end]
+            self._scanned = end + 1
+            stripped = line.strip()
+            if self._fence is not None:
+                if stripped.startswith(self._fence) and not stripped[len(self._fence) :].strip("`~"):
+                    self._fence = None
+            elif stripped.startswith(("```", "~~~")) and len(line) - len(line.lstrip()) < 4:
+                marker = stripped[0]
+                self._fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
+            elif not stripped:
+                block, self.tail = self.tail[: self._scanned], self.tail[self._scanned :]
+                self._scanned = 0
+                if block.strip():
+                    blocks.append(block)
+
+    def flush(self) -> str:
+        rest, self.tail, self._scanned, self._fence = self.tail, "", 0, None
+        return rest
+
+
+class _LiveTail:
+    """The Live region's renderable: the unfinished block, parsed only when Rich
+    refreshes (at most LIVE_REFRESH_PER_SECOND), never per token. Shows the
+    last screenful, so a long code block still shows its newest lines."""
+
+    def __init__(self, waiting_label: str) -> None:
+        self.text = ""
+        self.waiting_label = waiting_label
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.markdown import Markdown
+        from rich.segment import Segment
+        from rich.spinner import Spinner
+
+        if not self.text.strip():
+            yield Spinner("dots", text=self.waiting_label, style="dim")
+            return
+        lines = console.render_lines(Markdown(self.text), options.update(height=None), pad=False)
+        visible = max(1, console.size.height - 2)
+        for line in lines[-visible:]:
+            yield from line
+            yield Segment.line()
+
+
+class TerminalSink:
+    """Live Markdown on a terminal."""
+
+    def __init__(self, console: Console, *, notes: Console | None = None) -> None:
+        self.console = console
+        self.notes = notes
+        self._splitter = BlockSplitter()
+        self._live: Any = None
+        self._tail: _LiveTail | None = None
+
+    def begin(self, model: ModelRef) -> None:
+        from rich.live import Live
+
+        self._splitter = BlockSplitter()
+        self._tail = _LiveTail(f"{model} is thinking…")
+        self._live = Live(
+            self._tail,
+            console=self.console,
+            refresh_per_second=LIVE_REFRESH_PER_SECOND,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._live.start()
+
+    def delta(self, text: str) -> None:
+        from rich.markdown import Markdown
+
+        for block in self._splitter.feed(text):
+            self.console.print(Markdown(block))
+        if self._tail is not None:
+            self._tail.text = self._splitter.tail
+
+    def _close(self) -> None:
+        from rich.markdown import Markdown
+
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        rest = self._splitter.flush()
+        if rest.strip():
+            self.console.print(Markdown(rest))
+
+    def finish(self, answer: Answer) -> None:
+        self._close()
+        if answer.citations:
+            self.console.print()
+            self.console.print(citations_text(answer.citations), end="", highlight=False, markup=False)
+        if answer.cached and self.notes is not None:
+            self.notes.print("(cached answer; --no-cache asks the model again)", style="dim")
+
+    def abort(self, answer: Answer) -> None:
+        self._close()
+        if answer.text and self.notes is not None:
+            self.notes.print("[answer interrupted]", style="dim", markup=False)
+
+
+class PipeSink:
+    """Raw text, flushed per delta, for pipes and files."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self._last = ""
+
+    def begin(self, model: ModelRef) -> None:
+        self._last = ""
+
+    def delta(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+        self._last = text
+
+    def _end_line(self) -> None:
+        if self._last and not self._last.endswith("\n"):
+            self.stream.write("\n")
+        self.stream.flush()
+
+    def finish(self, answer: Answer) -> None:
+        self._end_line()
+        if answer.citations:
+            self.stream.write("\n" + citations_text(answer.citations))
+            self.stream.flush()
+
+    def abort(self, answer: Answer) -> None:
+        self._end_line()
+
+
+class BufferedSink:
+    """--no-stream: wait for the whole answer, then show it once."""
+
+    def __init__(self, inner: TerminalSink | PipeSink) -> None:
+        self.inner = inner
+        self._pieces: list[str] = []
+
+    def begin(self, model: ModelRef) -> None:
+        self._pieces = []
+
+    def delta(self, text: str) -> None:
+        self._pieces.append(text)
+
+    def _replay(self, answer: Answer) -> None:
+        self.inner.begin(answer.model)
+        self.inner.delta("".join(self._pieces))
+
+    def finish(self, answer: Answer) -> None:
+        self._replay(answer)
+        self.inner.finish(answer)
+
+    def abort(self, answer: Answer) -> None:
+        self._replay(answer)
+        self.inner.abort(answer)
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def terminal_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def make_sink(*, stream: bool = True) -> TerminalSink | PipeSink | BufferedSink:
+    """The right sink for where stdout goes."""
+    sink: TerminalSink | PipeSink
+    if stdout_is_terminal():
+        sink = TerminalSink(terminal_console(), notes=stderr_console())
+    else:
+        sink = PipeSink()
+    return sink if stream else BufferedSink(sink)

@@ -1,0 +1,211 @@
+"""One careful way to open the SQLite files under the data dir.
+
+Several mmcli processes may share a file at once (a REPL in one terminal, a
+pipeline in another, ``compare`` in a third), so every store opens its file
+here: private file modes, WAL, a busy timeout, ``BEGIN IMMEDIATE`` writes, and
+retries for the few places where SQLite reports "database is locked" without
+consulting the busy timeout. Nothing in this package lets that message reach
+the user: it becomes a ``StoreError`` with a sentence.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import MmcliError
+
+# How long one statement waits for another process's lock (SQLite's own busy
+# handler), and how long the setup retries run when SQLite skips that handler.
+BUSY_TIMEOUT_S = 10.0
+SETUP_DEADLINE_S = 10.0
+
+T = TypeVar("T")
+
+
+class StoreError(MmcliError):
+    """A session or cache file could not be read or written.
+
+    A separate class so the engine can treat a broken *cache* as a miss and go
+    on, while a broken session store still stops the command.
+    """
+
+
+def connect(path: Path, schema: tuple[str, ...] = (), version: int = 1) -> sqlite3.Connection:
+    """Open (creating if needed) the SQLite file at ``path``, ready for several processes.
+
+    ``schema`` holds the statements that create the tables; they run once, in one
+    write transaction, when the file's ``user_version`` is below ``version``.
+    """
+    try:
+        _create_private_file(path)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"Cannot open {path}: {exc}. Check that the data directory is writable.") from exc
+    try:
+        _retry_while_locked(path, lambda: _setup(conn, schema, version))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the directory (0700) and an empty file (0600) before SQLite touches them.
+
+    SQLite would create the file with the process umask (often world-readable);
+    creating it first fixes the mode, and SQLite gives the -wal and -shm files
+    the same mode as the database file.
+    """
+    parent = path.parent
+    if not parent.is_dir():
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+        # makedirs filters the mode through the umask; the data dir must be private whatever it is.
+        os.chmod(parent, 0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+
+
+def _setup(conn: sqlite3.Connection, schema: tuple[str, ...], version: int) -> None:
+    # Switching to WAL needs an exclusive lock and does not wait on the busy
+    # handler, so only ask when the file is not in WAL yet (once per file).
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        # Only takes effect on a file without tables, i.e. a new one; it must come
+        # before WAL is set, and it lets release_free_space() shrink the file.
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("PRAGMA journal_mode=WAL")
+    # In WAL, NORMAL loses no committed transaction when a process dies; only a
+    # power cut can roll back the last few, and it skips an fsync per commit.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    if schema and _user_version(conn) < version:
+        with write(conn):
+            # Another process may have created the tables while we waited for the lock.
+            if _user_version(conn) < version:
+                for statement in schema:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={int(version)}")
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _retry_while_locked(where: Path | sqlite3.Connection, action: Callable[[], T]) -> T:
+    """Run ``action``, retrying with a short jittered backoff while the file is locked."""
+    deadline = time.monotonic() + SETUP_DEADLINE_S
+    delay = 0.005
+    while True:
+        try:
+            return action()
+        except (sqlite3.OperationalError, StoreError) as exc:
+            if not _is_lock_error(exc) or time.monotonic() + delay > deadline:
+                raise _as_store_error(where, exc) from exc
+        # Jitter keeps processes that collided once from colliding again in lockstep.
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.2)
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    if isinstance(exc, StoreError):
+        return isinstance(exc.__cause__, sqlite3.Error) and _is_lock_error(exc.__cause__)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _as_store_error(source: Path | sqlite3.Connection | None, exc: BaseException) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
+    path = _path_of(source) if isinstance(source, sqlite3.Connection) else source
+    where = f"{path}" if path else "an mmcli data file"
+    if _is_lock_error(exc):
+        return StoreError(
+            f"{where} stayed busy for more than {BUSY_TIMEOUT_S:.0f} seconds because another mmcli "
+            "process is writing to it; try again in a moment."
+        )
+    if isinstance(exc, sqlite3.DatabaseError) and "malformed" in str(exc).lower():
+        return StoreError(f"{where} is damaged ({exc}); move it aside and mmcli will start a new one.")
+    return StoreError(f"Cannot use {where}: {exc}.")
+
+
+def _path_of(conn: sqlite3.Connection) -> Path | None:
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.Error:
+        return None
+    return Path(row[2]) if row and row[2] else None
+
+
+@contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
+
+    IMMEDIATE takes the write lock up front, where the busy timeout applies; a
+    deferred transaction that upgrades later can fail at once with "locked".
+    Nested use joins the outer transaction, so a method can group helpers that
+    each write.
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    _retry_while_locked(conn, lambda: conn.execute("BEGIN IMMEDIATE"))
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise _as_store_error(conn, exc) from exc
+
+
+@contextmanager
+def read(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A read transaction, so several SELECTs see one consistent snapshot."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def release_free_space(conn: sqlite3.Connection) -> None:
+    """Give pages freed by large deletions back to the file system (after ``cache clear``)."""
+    # executescript steps the pragma to completion; execute() would free one page only.
+    _retry_while_locked(
+        conn, lambda: conn.executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
+    )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(method: F) -> F:
+    """Turn SQLite errors escaping a store method into one-sentence ``StoreError``s.
+
+    The store object must have a ``path`` attribute naming its file.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _as_store_error(getattr(self, "path", None), exc) from exc
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,433 @@
+"""Conversations, kept in ``sessions.sqlite3`` under the data dir.
+
+Each message's parts are stored as JSON: text inline, media as a reference
+(kind, MIME type, SHA-256, the source the user gave). The bytes live once in
+the ``media`` table under their hash, so a session that re-sends an earlier
+image on every turn, or two sessions about the same photo, store it once.
+
+Every append is its own committed transaction: a crash or Ctrl-C loses at most
+the answer that was still streaming.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..conversation import Message, Part
+from ..errors import UsageError
+from . import db
+from .db import StoreError
+
+SESSIONS_FILE = "sessions.sqlite3"
+
+_SCHEMA = (
+    """CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        model TEXT NOT NULL,
+        system TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )""",
+    "CREATE INDEX sessions_updated ON sessions(updated_at)",
+    """CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        model TEXT,
+        incomplete INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        parts TEXT NOT NULL,
+        UNIQUE (session_id, seq)
+    )""",
+    """CREATE TABLE media (
+        sha256 TEXT PRIMARY KEY,
+        mime_type TEXT NOT NULL,
+        data BLOB NOT NULL
+    )""",
+)
+
+# Automatic names: the date, then at most this many words of the first prompt.
+_NAME_WORDS = 4
+_NAME_WORD_CHARS = 40
+# Words that make a name read as cut off mid-phrase when they end it.
+_TRAILING_FILLER = {"a", "an", "the", "of", "in", "on", "to", "for", "and", "or", "with", "about", "is"}
+# SQLite's default limit on ? placeholders in one statement is 999 before 3.32.
+_SQL_VARIABLES = 500
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    name: str
+    model: str
+    system: str | None
+    turns: int  # user messages
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message with what the store knows about it beyond the conversation itself."""
+
+    message: Message
+    model: str | None
+    created_at: float
+
+
+_INFO_SELECT = (
+    "SELECT s.name, s.model, s.system,"
+    " (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.role = 'user'),"
+    " s.created_at, s.updated_at FROM sessions s"
+)
+
+
+class SessionStore:
+    def __init__(self, data_dir: Path, *, clock: Any = time.time):
+        self.path = Path(data_dir) / SESSIONS_FILE
+        self._clock = clock
+        self._conn = db.connect(self.path, _SCHEMA)
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- reading ---------------------------------------------------------------
+
+    @db.guarded
+    def get(self, name: str) -> SessionInfo | None:
+        row = self._conn.execute(f"{_INFO_SELECT} WHERE s.name = ?", (name,)).fetchone()
+        return SessionInfo(*row) if row else None
+
+    @db.guarded
+    def most_recent(self) -> SessionInfo | None:
+        """The most recently *used* session (what ``-c`` continues), not the newest one."""
+        row = self._conn.execute(f"{_INFO_SELECT} ORDER BY s.updated_at DESC, s.id DESC LIMIT 1").fetchone()
+        return SessionInfo(*row) if row else None
+
+    @db.guarded
+    def list(self) -> list[SessionInfo]:
+        """Every session, most recently used first."""
+        rows = self._conn.execute(f"{_INFO_SELECT} ORDER BY s.updated_at DESC, s.id DESC").fetchall()
+        return [SessionInfo(*row) for row in rows]
+
+    @db.guarded
+    def messages(self, name: str) -> list[Message]:
+        """The conversation so far, media bytes restored into their parts."""
+        return [record.message for record in self.records(name)]
+
+    @db.guarded
+    def records(self, name: str) -> list[StoredMessage]:
+        """Like ``messages()``, with the model and time of each message (for ``sessions show``)."""
+        with db.read(self._conn):
+            session_id = self._require(name)
+            rows = self._conn.execute(
+                "SELECT role, model, incomplete, created_at, parts FROM messages"
+                " WHERE session_id = ? ORDER BY seq",
+                (session_id,),
+            ).fetchall()
+            decoded = [(row, json.loads(row[4])) for row in rows]
+            media = self._load_media(p["sha256"] for _, parts in decoded for p in parts if p["kind"] != "text")
+        return [
+            StoredMessage(
+                message=Message(
+                    role=role,
+                    parts=[_part_from_json(p, media) for p in parts],
+                    incomplete=bool(incomplete),
+                ),
+                model=model,
+                created_at=created_at,
+            )
+            for (role, model, incomplete, created_at, _), parts in decoded
+        ]
+
+    def _load_media(self, hashes: Iterable[str]) -> dict[str, bytes]:
+        wanted = sorted(set(hashes))
+        found: dict[str, bytes] = {}
+        for start in range(0, len(wanted), _SQL_VARIABLES):
+            chunk = wanted[start : start + _SQL_VARIABLES]
+            marks = ",".join("?" * len(chunk))
+            for sha, data in self._conn.execute(
+                f"SELECT sha256, data FROM media WHERE sha256 IN ({marks})", chunk
+            ):
+                found[sha] = bytes(data)
+        return found
+
+    def close_matches(self, name: str) -> list[str]:
+        """Session names that look like ``name``, best first, for "did you mean" hints."""
+        names = [row[0] for row in self._conn.execute("SELECT name FROM sessions")]
+        return _close_matches(name, names)
+
+    # -- writing ---------------------------------------------------------------
+
+    @db.guarded
+    def create(
+        self, name: str | None, model: str, system: str | None = None, first_prompt: str = ""
+    ) -> SessionInfo:
+        """A new, empty session. Without a name, one is made from the date and the first prompt."""
+        now = self._clock()
+        with db.write(self._conn):
+            if name is None:
+                name = self._unused_name(auto_name_base(first_prompt, now))
+            else:
+                name = _valid_name(name)
+                if self._id_of(name) is not None:
+                    raise UsageError(f"A session named '{name}' already exists; pick another name.")
+            self._conn.execute(
+                "INSERT INTO sessions (name, model, system, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                (name, model, system, now, now),
+            )
+        return SessionInfo(name, model, system, 0, now, now)
+
+    @db.guarded
+    def get_or_create(self, name: str, model: str, system: str | None = None) -> tuple[SessionInfo, bool]:
+        """The named session, created when missing (``-S NAME``); True when it was created.
+
+        One transaction, so two processes starting the same new session agree on it.
+        """
+        with db.write(self._conn):
+            existing = self.get(name)
+            if existing is not None:
+                return existing, False
+            return self.create(name, model, system), True
+
+    def _unused_name(self, base: str) -> str:
+        taken = {
+            row[0]
+            for row in self._conn.execute(
+                "SELECT name FROM sessions WHERE substr(name, 1, ?) = ?", (len(base), base)
+            )
+        }
+        if base not in taken:
+            return base
+        suffix = 2
+        while f"{base}-{suffix}" in taken:
+            suffix += 1
+        return f"{base}-{suffix}"
+
+    @db.guarded
+    def append(self, name: str, message: Message, model: str) -> None:
+        """Add a message (media first, then the message) and mark the session as used, in one commit."""
+        now = self._clock()
+        media_rows = [(p.sha256, p.mime_type, sqlite3.Binary(p.data)) for p in message.parts if p.is_media]
+        parts_json = json.dumps([_part_to_json(p) for p in message.parts], ensure_ascii=False)
+        with db.write(self._conn):
+            session_id = self._require(name)
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO media (sha256, mime_type, data) VALUES (?, ?, ?)", media_rows
+            )
+            self._conn.execute(
+                "INSERT INTO messages (session_id, seq, role, model, incomplete, created_at, parts)"
+                " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?),"
+                " ?, ?, ?, ?, ?)",
+                (session_id, session_id, message.role, model, int(message.incomplete), now, parts_json),
+            )
+            self._touch(session_id, now)
+
+    @db.guarded
+    def drop_last_exchange(self, name: str) -> bool:
+        """Remove the last user message and every answer after it (``/undo``). False when there is none."""
+        with db.write(self._conn):
+            session_id = self._require(name)
+            row = self._conn.execute(
+                "SELECT MAX(seq) FROM messages WHERE session_id = ? AND role = 'user'", (session_id,)
+            ).fetchone()
+            if row[0] is None:
+                return False
+            self._delete_messages(session_id, from_seq=row[0])
+        return True
+
+    @db.guarded
+    def drop_last_answer(self, name: str) -> bool:
+        """Remove the answers after the last user message (``/retry``). False when there are none."""
+        with db.write(self._conn):
+            session_id = self._require(name)
+            row = self._conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE session_id = ? AND role = 'user'",
+                (session_id,),
+            ).fetchone()
+            after_user = row[0] + 1
+            has_answer = self._conn.execute(
+                "SELECT 1 FROM messages WHERE session_id = ? AND seq >= ? LIMIT 1", (session_id, after_user)
+            ).fetchone()
+            if has_answer is None:
+                return False
+            self._delete_messages(session_id, from_seq=after_user)
+        return True
+
+    def _delete_messages(self, session_id: int, *, from_seq: int) -> None:
+        orphan_candidates = self._media_of(
+            "SELECT parts FROM messages WHERE session_id = ? AND seq >= ?", (session_id, from_seq)
+        )
+        self._conn.execute("DELETE FROM messages WHERE session_id = ? AND seq >= ?", (session_id, from_seq))
+        self._delete_unreferenced_media(orphan_candidates)
+        self._touch(session_id, self._clock())
+
+    @db.guarded
+    def set_model(self, name: str, model: str) -> None:
+        self._update_session(name, "model", model)
+
+    @db.guarded
+    def set_system(self, name: str, system: str | None) -> None:
+        self._update_session(name, "system", system)
+
+    def _update_session(self, name: str, column: str, value: str | None) -> None:
+        # column comes from the two callers above, never from the user.
+        with db.write(self._conn):
+            session_id = self._require(name)
+            self._conn.execute(
+                f"UPDATE sessions SET {column} = ?, updated_at = ? WHERE id = ?",
+                (value, self._clock(), session_id),
+            )
+
+    @db.guarded
+    def rename(self, old: str, new: str) -> None:
+        new = _valid_name(new)
+        with db.write(self._conn):
+            session_id = self._require(old)
+            if new == old:
+                return
+            if self._id_of(new) is not None:
+                raise UsageError(f"A session named '{new}' already exists; pick another name.")
+            # Renaming is not using: updated_at stays, so -c keeps pointing where it did.
+            self._conn.execute("UPDATE sessions SET name = ? WHERE id = ?", (new, session_id))
+
+    @db.guarded
+    def delete(self, name: str) -> None:
+        """Delete a session, its messages, and the media no other message refers to."""
+        with db.write(self._conn):
+            session_id = self._require(name)
+            candidates = self._media_of("SELECT parts FROM messages WHERE session_id = ?", (session_id,))
+            self._conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+            self._conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            self._delete_unreferenced_media(candidates)
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _id_of(self, name: str) -> int | None:
+        row = self._conn.execute("SELECT id FROM sessions WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else None
+
+    def _require(self, name: str) -> int:
+        session_id = self._id_of(name)
+        if session_id is None:
+            raise UsageError(_unknown_session_sentence(name, self.close_matches(name)))
+        return session_id
+
+    def _touch(self, session_id: int, now: float) -> None:
+        self._conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now, session_id))
+
+    def _media_of(self, query: str, params: tuple[object, ...]) -> set[str]:
+        hashes: set[str] = set()
+        for (parts,) in self._conn.execute(query, params):
+            hashes.update(p["sha256"] for p in json.loads(parts) if p["kind"] != "text")
+        return hashes
+
+    def _delete_unreferenced_media(self, hashes: set[str]) -> None:
+        """Drop media rows that no remaining message mentions.
+
+        Runs inside the caller's write transaction, so a concurrent append that
+        re-uses one of these images either commits first (and is seen here) or
+        commits after and re-inserts the bytes itself.
+        """
+        for sha in hashes:
+            # A hash is 64 hex digits: a text match in the parts JSON cannot be a
+            # near miss, and a false hit only keeps a row that could have gone.
+            still_used = self._conn.execute(
+                "SELECT 1 FROM messages WHERE instr(parts, ?) > 0 LIMIT 1", (sha,)
+            ).fetchone()
+            if still_used is None:
+                self._conn.execute("DELETE FROM media WHERE sha256 = ?", (sha,))
+
+
+def _part_to_json(part: Part) -> dict[str, str]:
+    if part.kind == "text":
+        return {"kind": "text", "text": part.text}
+    return {"kind": part.kind, "mime_type": part.mime_type, "sha256": part.sha256, "source": part.source}
+
+
+def _part_from_json(item: dict[str, str], media: dict[str, bytes]) -> Part:
+    if item["kind"] == "text":
+        return Part.of_text(item["text"])
+    data = media.get(item["sha256"])
+    if data is None:
+        raise StoreError(
+            f"The session file is missing the {item['kind']} '{item.get('source') or item['sha256'][:12]}'; "
+            "delete that session or remove the message with /undo."
+        )
+    return Part(kind=item["kind"], data=data, mime_type=item["mime_type"], source=item.get("source", ""))  # type: ignore[arg-type]
+
+
+def auto_name_base(first_prompt: str, now: float) -> str:
+    """``2026-11-25-explain-pythons-gil``: the local date, then the first words of the prompt."""
+    date = time.strftime("%Y-%m-%d", time.localtime(now))
+    words = _slug_words(first_prompt)
+    return f"{date}-{'-'.join(words)}" if words else f"{date}-chat"
+
+
+def _slug_words(text: str) -> list[str]:
+    # Strip accents (é -> e) but keep letters of other scripts, which are fine in a name.
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # "python's" reads better as "pythons" than as "python-s".
+    plain = re.sub(r"['\u2019`]", "", plain)
+    words: list[str] = []
+    length = 0
+    for word in re.findall(r"[^\W_]+", plain):
+        if len(words) == _NAME_WORDS or length + len(word) > _NAME_WORD_CHARS:
+            break
+        words.append(word)
+        length += len(word) + 1
+    while words and words[-1] in _TRAILING_FILLER:
+        words.pop()
+    if not words and plain.strip():
+        # One unbroken run of text (a language written without spaces): keep its start.
+        words = [w[:_NAME_WORD_CHARS] for w in re.findall(r"[^\W_]+", plain)[:1]]
+    return words
+
+
+def _valid_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or any(unicodedata.category(ch).startswith("C") for ch in cleaned):
+        raise UsageError(f"{name!r} cannot be a session name; use letters, digits and dashes.")
+    return cleaned
+
+
+def _close_matches(name: str, names: list[str]) -> list[str]:
+    """Up to three names that resemble ``name``.
+
+    Plain ``difflib.get_close_matches`` misses an abbreviation of a long name
+    ("trp" for "trip-planning"), so each candidate is also compared by its
+    beginning and by each of its words, and scores by the best of these.
+    """
+    import difflib  # only needed on the error path
+
+    query = name.lower()
+
+    def score(candidate: str) -> float:
+        lowered = candidate.lower()
+        pieces = [lowered, lowered[: len(query) + 1], *re.split(r"[-_\s]+", lowered)]
+        return max(difflib.SequenceMatcher(None, query, piece).ratio() for piece in pieces if piece)
+
+    scored = sorted(((score(c), c) for c in names), key=lambda pair: (-pair[0], pair[1]))
+    return [candidate for value, candidate in scored if value >= 0.6][:3]
+
+
+def _unknown_session_sentence(name: str, matches: list[str]) -> str:
+    if matches:
+        return f"No session named '{name}'. Did you mean: {', '.join(matches)}?"
+    return f"No session named '{name}'. Run 'mmcli sessions list' to see your sessions."
