@@ -97,8 +97,7 @@ class SqliteMapping(MutableMapping[bytes, bytes]):
         now = self._clock()
         with db.write(self._conn):
             self._conn.execute(
-                "INSERT OR REPLACE INTO entries (key, created_at, last_used_at, size, value) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO entries (key, created_at, last_used_at, size, value) VALUES (?, ?, ?, ?, ?)",
                 (_text(key), now, now, len(value), sqlite3.Binary(value)),
             )
 
@@ -114,8 +113,7 @@ class SqliteMapping(MutableMapping[bytes, bytes]):
 
     def __len__(self) -> int:
         return int(
-            self._conn.execute("SELECT COUNT(*) FROM entries WHERE created_at >= ?", (self.cutoff(),))
-            .fetchone()[0]
+            self._conn.execute("SELECT COUNT(*) FROM entries WHERE created_at >= ?", (self.cutoff(),)).fetchone()[0]
         )
 
     def __contains__(self, key: object) -> bool:
@@ -182,12 +180,8 @@ class ResponseCache:
     def _record_lookup(self, key: str, *, hit: bool) -> None:
         with db.write(self._conn):
             if hit:
-                self._conn.execute(
-                    "UPDATE entries SET last_used_at = ? WHERE key = ?", (self._clock(), key)
-                )
-            self._conn.execute(
-                "UPDATE counters SET value = value + 1 WHERE name = ?", ("hits" if hit else "misses",)
-            )
+                self._conn.execute("UPDATE entries SET last_used_at = ? WHERE key = ?", (self._clock(), key))
+            self._conn.execute("UPDATE counters SET value = value + 1 WHERE name = ?", ("hits" if hit else "misses",))
 
     def _forget(self, key: str) -> None:
         with db.write(self._conn):

@@ -187,9 +187,7 @@ def read(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def release_free_space(conn: sqlite3.Connection) -> None:
     """Give pages freed by large deletions back to the file system (after ``cache clear``)."""
     # executescript steps the pragma to completion; execute() would free one page only.
-    _retry_while_locked(
-        conn, lambda: conn.executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
-    )
+    _retry_while_locked(conn, lambda: conn.executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);"))
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -120,12 +120,6 @@ class SessionStore:
         return SessionInfo(*row) if row else None
 
     @db.guarded
-    def list(self) -> list[SessionInfo]:
-        """Every session, most recently used first."""
-        rows = self._conn.execute(f"{_INFO_SELECT} ORDER BY s.updated_at DESC, s.id DESC").fetchall()
-        return [SessionInfo(*row) for row in rows]
-
-    @db.guarded
     def messages(self, name: str) -> list[Message]:
         """The conversation so far, media bytes restored into their parts."""
         return [record.message for record in self.records(name)]
@@ -136,8 +130,7 @@ class SessionStore:
         with db.read(self._conn):
             session_id = self._require(name)
             rows = self._conn.execute(
-                "SELECT role, model, incomplete, created_at, parts FROM messages"
-                " WHERE session_id = ? ORDER BY seq",
+                "SELECT role, model, incomplete, created_at, parts FROM messages WHERE session_id = ? ORDER BY seq",
                 (session_id,),
             ).fetchall()
             decoded = [(row, json.loads(row[4])) for row in rows]
@@ -161,12 +154,11 @@ class SessionStore:
         for start in range(0, len(wanted), _SQL_VARIABLES):
             chunk = wanted[start : start + _SQL_VARIABLES]
             marks = ",".join("?" * len(chunk))
-            for sha, data in self._conn.execute(
-                f"SELECT sha256, data FROM media WHERE sha256 IN ({marks})", chunk
-            ):
+            for sha, data in self._conn.execute(f"SELECT sha256, data FROM media WHERE sha256 IN ({marks})", chunk):
                 found[sha] = bytes(data)
         return found
 
+    @db.guarded
     def close_matches(self, name: str) -> list[str]:
         """Session names that look like ``name``, best first, for "did you mean" hints."""
         names = [row[0] for row in self._conn.execute("SELECT name FROM sessions")]
@@ -175,9 +167,7 @@ class SessionStore:
     # -- writing ---------------------------------------------------------------
 
     @db.guarded
-    def create(
-        self, name: str | None, model: str, system: str | None = None, first_prompt: str = ""
-    ) -> SessionInfo:
+    def create(self, name: str | None, model: str, system: str | None = None, first_prompt: str = "") -> SessionInfo:
         """A new, empty session. Without a name, one is made from the date and the first prompt."""
         now = self._clock()
         with db.write(self._conn):
@@ -208,9 +198,7 @@ class SessionStore:
     def _unused_name(self, base: str) -> str:
         taken = {
             row[0]
-            for row in self._conn.execute(
-                "SELECT name FROM sessions WHERE substr(name, 1, ?) = ?", (len(base), base)
-            )
+            for row in self._conn.execute("SELECT name FROM sessions WHERE substr(name, 1, ?) = ?", (len(base), base))
         }
         if base not in taken:
             return base
@@ -227,9 +215,7 @@ class SessionStore:
         parts_json = json.dumps([_part_to_json(p) for p in message.parts], ensure_ascii=False)
         with db.write(self._conn):
             session_id = self._require(name)
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO media (sha256, mime_type, data) VALUES (?, ?, ?)", media_rows
-            )
+            self._conn.executemany("INSERT OR IGNORE INTO media (sha256, mime_type, data) VALUES (?, ?, ?)", media_rows)
             self._conn.execute(
                 "INSERT INTO messages (session_id, seq, role, model, incomplete, created_at, parts)"
                 " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?),"
@@ -352,6 +338,12 @@ class SessionStore:
             ).fetchone()
             if still_used is None:
                 self._conn.execute("DELETE FROM media WHERE sha256 = ?", (sha,))
+
+    @db.guarded
+    def list(self) -> list[SessionInfo]:  # defined last: the name shadows the builtin in the class body
+        """Every session, most recently used first."""
+        rows = self._conn.execute(f"{_INFO_SELECT} ORDER BY s.updated_at DESC, s.id DESC").fetchall()
+        return [SessionInfo(*row) for row in rows]
 
 
 def _part_to_json(part: Part) -> dict[str, str]:
