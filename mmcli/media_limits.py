@@ -193,7 +193,9 @@ PROVIDER_LIMITS: dict[str, ProviderLimits] = {
 # provider takes more inline, and it bounds memory for a mistaken path or URL.
 MAX_INPUT_BYTES = 100 * MB
 
-# Pillow's own decompression-bomb threshold (Image.MAX_IMAGE_PIXELS, about
-# 89 megapixels) is where mmcli refuses an image: its header alone decides,
-# before any pixel is decoded.
+# Seconds to wait for a URL's server between bytes.
 DOWNLOAD_TIMEOUT_S = 30.0
+
+# Above Pillow's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS, about
+# 89 megapixels) mmcli refuses an image; the header alone decides, before any
+# pixel is decoded.
