@@ -68,39 +68,75 @@ class BlockSplitter:
         return rest
 
 
+_MARKDOWN_TEMPLATE: Any = None
+_MARKDOWN_PARSER: Any = None
+
+
+def markdown(text: str) -> Any:
+    """A rich Markdown for ``text`` that reuses one parser.
+
+    rich.markdown.Markdown builds a new MarkdownIt parser per instance, which
+    costs more than parsing a typical block; a streamed answer renders
+    hundreds of blocks, so build the parser once and copy the template's
+    settings (whatever attributes this Rich version sets).
+    """
+    global _MARKDOWN_TEMPLATE, _MARKDOWN_PARSER
+    from rich.markdown import Markdown
+
+    if _MARKDOWN_TEMPLATE is None:
+        from markdown_it import MarkdownIt
+
+        _MARKDOWN_TEMPLATE = Markdown("")
+        _MARKDOWN_PARSER = MarkdownIt().enable("strikethrough").enable("table")
+    instance = Markdown.__new__(Markdown)
+    instance.__dict__.update(_MARKDOWN_TEMPLATE.__dict__)
+    instance.markup = text
+    instance.parsed = _MARKDOWN_PARSER.parse(text)
+    return instance
+
+
 class _LiveTail:
-    """The Live region's renderable: the unfinished block, parsed only when Rich
-    refreshes (at most LIVE_REFRESH_PER_SECOND), never per token. Shows the
-    last screenful, so a long code block still shows its newest lines."""
+    """The Live region's renderable: the unfinished last block.
+
+    It is parsed only when Rich redraws (at most LIVE_REFRESH_PER_SECOND, and
+    when a finished block is printed above it), never per token, and the last
+    rendering is reused while the text is unchanged. It shows the last
+    screenful, so a long code block still shows its newest lines.
+    """
 
     def __init__(self, waiting_label: str) -> None:
-        self.text = ""
         self.waiting_label = waiting_label
+        self.text = ""
+        self.answering = False  # the spinner shows only until the first text arrives
+        self._rendered: tuple[str, int, list[Any]] | None = None
 
     def __rich_console__(self, console: Console, options: Any) -> Any:
-        from rich.markdown import Markdown
         from rich.segment import Segment
         from rich.spinner import Spinner
 
-        if not self.text.strip():
-            yield Spinner("dots", text=self.waiting_label, style="dim")
+        text = self.text
+        if not text.strip():
+            if not self.answering:
+                yield Spinner("dots", text=self.waiting_label, style="dim")
             return
-        lines = console.render_lines(Markdown(self.text), options.update(height=None), pad=False)
+        if self._rendered is None or self._rendered[:2] != (text, options.max_width):
+            lines = console.render_lines(markdown(text), options.update(height=None), pad=False)
+            self._rendered = (text, options.max_width, lines)
         visible = max(1, console.size.height - 2)
-        for line in lines[-visible:]:
+        for line in self._rendered[2][-visible:]:
             yield from line
             yield Segment.line()
 
 
 class TerminalSink:
-    """Live Markdown on a terminal."""
+    """Live Markdown on a terminal: finished blocks printed once, the rest live."""
 
     def __init__(self, console: Console, *, notes: Console | None = None) -> None:
         self.console = console
         self.notes = notes
         self._splitter = BlockSplitter()
         self._live: Any = None
-        self._tail: _LiveTail | None = None
+        self._tail = _LiveTail("")
 
     def begin(self, model: ModelRef) -> None:
         from rich.live import Live
@@ -118,22 +154,21 @@ class TerminalSink:
         self._live.start()
 
     def delta(self, text: str) -> None:
-        from rich.markdown import Markdown
-
-        for block in self._splitter.feed(text):
-            self.console.print(Markdown(block))
-        if self._tail is not None:
-            self._tail.text = self._splitter.tail
+        finished = self._splitter.feed(text)
+        # Update the tail first: printing redraws the live region below the
+        # printed block, and that redraw should be the small tail only.
+        self._tail.text = self._splitter.tail
+        self._tail.answering = True
+        if finished:
+            self.console.print(markdown("".join(finished)))
 
     def _close(self) -> None:
-        from rich.markdown import Markdown
-
         if self._live is not None:
             self._live.stop()
             self._live = None
         rest = self._splitter.flush()
         if rest.strip():
-            self.console.print(Markdown(rest))
+            self.console.print(markdown(rest))
 
     def finish(self, answer: Answer) -> None:
         self._close()
