@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,7 +94,7 @@ def _interaction(entry: dict[str, Any]) -> Interaction:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path) -> tuple[Interaction, ...]:
     import yaml  # a test dependency; imported here so the fakes work without it
 
