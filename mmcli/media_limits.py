@@ -98,9 +98,7 @@ GEMINI = ProviderLimits(
     max_pixels=None,
     max_image_bytes=20 * MB * 3 // 4,
     max_request_bytes=20 * MB * 3 // 4,
-    audio_types=frozenset(
-        {"audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac"}
-    ),
+    audio_types=frozenset({"audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac"}),
     audio_spelling=(("audio/mpeg", "audio/mp3"),),
 )
 
