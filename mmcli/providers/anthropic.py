@@ -29,6 +29,9 @@ class AnthropicProvider:
 
     def __init__(self, settings: ProviderSettings):
         self.settings = settings
+        # Import the SDK now rather than on the first event, so answer timings
+        # (time to first token) measure the provider, not the import.
+        import anthropic  # noqa: F401
 
     def client(self) -> Any:
         import anthropic
@@ -50,7 +53,9 @@ class AnthropicProvider:
         if request.system:
             body["system"] = request.system
         if request.temperature is not None:
-            body["temperature"] = request.temperature
+            # anthropic 2.x dropped `temperature` from create()'s signature; the
+            # Messages API still takes it, so it travels in the body.
+            body["extra_body"] = {"temperature": request.temperature}
         return body
 
     def message(self, message: Message) -> dict[str, Any]:

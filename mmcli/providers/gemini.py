@@ -20,6 +20,9 @@ class GeminiProvider:
 
     def __init__(self, settings: ProviderSettings):
         self.settings = settings
+        # Import the SDK now rather than on the first event, so answer timings
+        # (time to first token) measure the provider, not the import.
+        import google.genai  # noqa: F401
 
     def http_options(self) -> Any:
         from google.genai import types
@@ -69,8 +72,11 @@ class GeminiProvider:
         got_text = False
         usage: Usage | None = None
         finish_reason = resolved_model = None
+        # Keep the client referenced while streaming: when it is collected it
+        # closes its HTTP connection under the stream.
+        client = self.client()
         try:
-            chunks = self.client().models.generate_content_stream(
+            chunks = client.models.generate_content_stream(
                 model=request.model.name, contents=self.contents(request), config=self.generation_config(request)
             )
             for chunk in chunks:

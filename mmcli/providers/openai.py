@@ -33,6 +33,9 @@ class OpenAIProvider:
 
     def __init__(self, settings: ProviderSettings):
         self.settings = settings
+        # Import the SDK now rather than on the first event, so answer timings
+        # (time to first token) measure the provider, not the import.
+        import openai  # noqa: F401
 
     def client(self) -> Any:
         import openai
