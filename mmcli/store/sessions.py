@@ -372,9 +372,7 @@ def auto_name_base(first_prompt: str, now: float) -> str:
 
 
 def _slug_words(text: str) -> list[str]:
-    # Strip accents (é -> e) but keep letters of other scripts, which are fine in a name.
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = "".join(_unaccented(ch) for ch in unicodedata.normalize("NFC", text.lower()))
     # "python's" reads better as "pythons" than as "python-s".
     plain = re.sub(r"['\u2019`]", "", plain)
     words: list[str] = []
@@ -392,6 +390,14 @@ def _slug_words(text: str) -> list[str]:
     return words
 
 
+def _unaccented(ch: str) -> str:
+    """é -> e, for easy typing; letters of other scripts stay whole (で must not lose its mark)."""
+    decomposed = unicodedata.normalize("NFKD", ch)
+    if decomposed[0].isascii() and all(unicodedata.combining(mark) for mark in decomposed[1:]):
+        return decomposed[0]
+    return ch
+
+
 def _valid_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or any(unicodedata.category(ch).startswith("C") for ch in cleaned):
@@ -400,23 +406,37 @@ def _valid_name(name: str) -> str:
 
 
 def _close_matches(name: str, names: list[str]) -> list[str]:
-    """Up to three names that resemble ``name``.
+    """Up to three names that resemble ``name``, best first.
 
     Plain ``difflib.get_close_matches`` misses an abbreviation of a long name
-    ("trp" for "trip-planning"), so each candidate is also compared by its
-    beginning and by each of its words, and scores by the best of these.
+    ("trp" for "trip-planning") and a few words of an automatic name
+    ("explain-gil" for "2026-11-25-explain-pythons-gil"), so each candidate also
+    scores by its beginning and by how well each typed word matches one of its words.
     """
     import difflib  # only needed on the error path
 
-    query = name.lower()
+    query = name.lower().strip()
+    query_words = _words(query)
+
+    def similarity(a: str, b: str) -> float:
+        # Compare with b's start as well, so a typed abbreviation is not diluted by the rest.
+        return max(
+            difflib.SequenceMatcher(None, a, b).ratio(),
+            difflib.SequenceMatcher(None, a, b[: len(a) + 1]).ratio(),
+        )
 
     def score(candidate: str) -> float:
         lowered = candidate.lower()
-        pieces = [lowered, lowered[: len(query) + 1], *re.split(r"[-_\s]+", lowered)]
-        return max(difflib.SequenceMatcher(None, query, piece).ratio() for piece in pieces if piece)
+        words = [w for w in _words(lowered) if not w.isdigit()] or [lowered]
+        by_words = sum(max(similarity(q, w) for w in words) for q in query_words) / max(len(query_words), 1)
+        return max(similarity(query, lowered), by_words)
 
     scored = sorted(((score(c), c) for c in names), key=lambda pair: (-pair[0], pair[1]))
-    return [candidate for value, candidate in scored if value >= 0.6][:3]
+    return [candidate for value, candidate in scored if value >= 0.7][:3]
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[-_\s]+", text) if w]
 
 
 def _unknown_session_sentence(name: str, matches: list[str]) -> str:
