@@ -131,7 +131,9 @@ def _sniff_image(data: bytes, head: bytes) -> Sniffed | None:
 
 
 def _sniff_audio(data: bytes, head: bytes) -> Sniffed | None:
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+    if head[:4] == b"RIFF" and (head[8:12] == b"WAVE" or len(head) < 12):
+        # A RIFF file cut inside its 12-byte header is most likely a WAV; the
+        # WAV check then reports it as truncated.
         return Sniffed("audio", "audio/wav", "WAV audio")
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
         return Sniffed("audio", "audio/aiff", "AIFF audio")
@@ -383,10 +385,15 @@ def _read_file(source: str, name: str) -> bytes:
 
 
 def _read_capped(stream: BinaryIO, name: str) -> bytes:
-    data = stream.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise UsageError(f"{name} is larger than the {_mb(MAX_INPUT_BYTES)} mmcli reads.")
-    return data
+    # Chunked, because read(cap) would reserve the whole cap up front.
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(1024 * 1024):
+        total += len(chunk)
+        if total > MAX_INPUT_BYTES:
+            raise UsageError(f"{name} is larger than the {_mb(MAX_INPUT_BYTES)} mmcli reads.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _read_url(url: str) -> bytes:
