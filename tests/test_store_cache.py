@@ -348,3 +348,10 @@ def test_opening_retries_while_the_new_file_is_held_by_another_process(
     finally:
         release.join()
         holder.close()
+
+
+def test_a_file_that_is_not_a_database_is_reported_in_a_sentence(data_dir: Path) -> None:
+    data_dir.mkdir()
+    (data_dir / CACHE_FILE).write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(db.StoreError, match="is damaged .* move it aside"):
+        ResponseCache(data_dir)

@@ -6,6 +6,9 @@ locking and corrupts when two mmcli processes write at once. SQLite also gives
 the bookkeeping a cache needs: when each entry was made (expiry), when it was
 last used (LRU eviction) and how big it is (the size cap).
 
+Unpickling runs whatever the file says, which is safe only because the file
+is private (0600 in a 0700 directory): it holds nothing the user did not write.
+
 This module is on the cache-hit path, whose whole-process time is measured:
 it imports only the standard library and opens in about a millisecond.
 """
@@ -133,7 +136,8 @@ class ResponseCache:
     """Answers by cache key, with expiry, an LRU size cap and hit/miss counters.
 
     The counters live in the file, so ``mmcli cache stats`` reports every
-    process's lookups, not only its own.
+    process's lookups, not only its own. One connection per instance: open one
+    cache per thread.
     """
 
     def __init__(
@@ -174,7 +178,11 @@ class ResponseCache:
             answer = None
         if not isinstance(answer, dict):
             answer = None
-        self._record_lookup(key, hit=answer is not None)
+        try:
+            self._record_lookup(key, hit=answer is not None)
+        except db.StoreError:
+            # Only bookkeeping was lost (a counter, an LRU time); the answer is still good.
+            pass
         return answer
 
     def _record_lookup(self, key: str, *, hit: bool) -> None:

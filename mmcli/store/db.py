@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -105,11 +104,12 @@ def _retry_while_locked(where: Path | sqlite3.Connection, action: Callable[[], T
     while True:
         try:
             return action()
-        except (sqlite3.OperationalError, StoreError) as exc:
+        except (sqlite3.Error, StoreError) as exc:
             if not _is_lock_error(exc) or time.monotonic() + delay > deadline:
                 raise _as_store_error(where, exc) from exc
-        # Jitter keeps processes that collided once from colliding again in lockstep.
-        time.sleep(delay * (0.5 + random.random()))
+        # Jitter keeps processes that collided once from colliding again in lockstep
+        # (from the clock rather than `random`, whose import the cache-hit path would pay).
+        time.sleep(delay * (0.5 + (time.perf_counter_ns() % 1000) / 1000))
         delay = min(delay * 2, 0.2)
 
 
@@ -130,7 +130,9 @@ def _as_store_error(source: Path | sqlite3.Connection | None, exc: BaseException
             f"{where} stayed busy for more than {BUSY_TIMEOUT_S:.0f} seconds because another mmcli "
             "process is writing to it; try again in a moment."
         )
-    if isinstance(exc, sqlite3.DatabaseError) and "malformed" in str(exc).lower():
+    if isinstance(exc, sqlite3.DatabaseError) and any(
+        sign in str(exc).lower() for sign in ("malformed", "not a database", "disk image")
+    ):
         return StoreError(f"{where} is damaged ({exc}); move it aside and mmcli will start a new one.")
     return StoreError(f"Cannot use {where}: {exc}.")
 

@@ -16,10 +16,9 @@ import re
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..conversation import Message, Part
 from ..errors import UsageError
@@ -92,7 +91,13 @@ _INFO_SELECT = (
 
 
 class SessionStore:
-    def __init__(self, data_dir: Path, *, clock: Any = time.time):
+    """Named conversations with their messages and media.
+
+    One connection per instance; open one store per thread (sqlite3 connections
+    refuse to be shared across threads).
+    """
+
+    def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time):
         self.path = Path(data_dir) / SESSIONS_FILE
         self._clock = clock
         self._conn = db.connect(self.path, _SCHEMA)
