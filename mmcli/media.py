@@ -728,7 +728,7 @@ def fits_request(parts: Iterable[Part], provider: str) -> None:
 
 def image_size(part: Part) -> tuple[int, int]:
     """Width and height in pixels as stored (before any EXIF rotation), read from the header."""
-    with _open_image(part.data, _display_name(part.source)) as image:
+    with _open_stored(part) as image:
         return image.size
 
 
@@ -745,8 +745,7 @@ def audio_format(part: Part) -> str:
 
 def _prepare_image(part: Part, limits: ProviderLimits) -> Part:
     name = _display_name(part.source)
-    image = _open_image(part.data, name)
-    with image:
+    with _open_stored(part) as image:
         orientation = _orientation(image)
         swapped = orientation in (5, 6, 7, 8)
         upright = (image.height, image.width) if swapped else image.size
@@ -763,6 +762,17 @@ def _prepare_image(part: Part, limits: ProviderLimits) -> Part:
     picture = _apply_orientation(picture, orientation)
     data, out_type = _encode_within(picture, out_type, limits, name, icc)
     return Part(kind="image", data=data, mime_type=out_type, source=part.source)
+
+
+def _open_stored(part: Part) -> Image.Image:
+    """Open a part that was loaded earlier (perhaps in another run, from a session)."""
+    name = _display_name(part.source)
+    try:
+        return _open_image(part.data, name)
+    except UsageError:
+        raise
+    except Exception as error:
+        raise UsageError(f"{name} could not be decoded as an image ({_reason_text(error)}).") from None
 
 
 def _orientation(image: Image.Image) -> int:
