@@ -158,7 +158,7 @@ def _sniff_audio(data: bytes, head: bytes) -> Sniffed | None:
 
 def _sniff_ogg(data: bytes) -> Sniffed:
     first_page = data[:512]
-    if b"theora" in first_page or b"\x80theora" in first_page or b"OVP80" in first_page:
+    if b"theora" in first_page or b"OVP80" in first_page:
         return Sniffed(None, "video/ogg", "an Ogg video")
     return Sniffed("audio", "audio/ogg", "Ogg audio")
 
@@ -217,7 +217,9 @@ def _sniff_matroska(data: bytes) -> Sniffed:
 
 def _sniff_other(data: bytes, head: bytes) -> Sniffed | None:
     """Formats mmcli does not send, named so that error messages can say what they are."""
-    if b"%PDF-" in data[:1024]:
+    # PDF readers allow junk before the header; a mention of "%PDF-" in a
+    # text file is told apart by the end-of-file marker a real PDF carries.
+    if data.startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and b"%%EOF" in data[-1024:]):
         return Sniffed("document", PDF, "a PDF document")
     binary = {
         b"PK\x03\x04": "a ZIP archive (or an Office document)",
@@ -237,18 +239,27 @@ def _sniff_other(data: bytes, head: bytes) -> Sniffed | None:
     return None
 
 
+_CONTROL_BYTES = bytes(set(range(32)) - {9, 10, 12, 13}) + b"\x7f"
+
+
 def _as_text(data: bytes) -> str | None:
+    """The start of ``data`` as text, or None when it looks binary."""
     sample = data[:4096]
-    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None
-    for encoding in ("utf-8", "utf-16"):
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return sample.decode(encoding)
-        except UnicodeDecodeError as error:
-            # The sample may end in the middle of a multi-byte character.
-            if encoding == "utf-8" and error.start >= len(sample) - 3:
-                return sample[: error.start].decode(encoding)
-    return None
+            return sample[: len(sample) // 2 * 2].decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    # Binary formats are full of control bytes; text has next to none.
+    if len(sample.translate(None, _CONTROL_BYTES)) < len(sample) * 0.98:
+        return None
+    try:
+        return sample.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # The sample may end in the middle of a multi-byte character.
+        if error.start >= len(sample) - 3:
+            return sample[: error.start].decode("utf-8")
+        return sample.decode("latin-1")  # legacy 8-bit text
 
 
 def _sniff_text(text: str) -> Sniffed:
@@ -437,7 +448,7 @@ def _mb(size: int) -> str:
 # Image validation
 
 
-def _pillow() -> None:
+def _register_plugins() -> None:
     """Register optional Pillow plugins (HEIC) once, if installed."""
     global _plugins_registered
     if _plugins_registered:
@@ -457,7 +468,7 @@ def _open_image(data: bytes, name: str) -> Image.Image:
     """Open (header only) with Pillow, refusing decompression bombs as errors."""
     from PIL import Image
 
-    _pillow()
+    _register_plugins()
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -490,7 +501,8 @@ def _sniff_with_pillow(data: bytes) -> Sniffed | None:
     except Exception:
         return None
     mime = Image.MIME.get(fmt) or f"image/x-{fmt.lower()}"
-    return Sniffed("image", mime, f"a {fmt} image")
+    article = "an" if fmt[:1] in "AEIOU" else "a"
+    return Sniffed("image", mime, f"{article} {fmt} image")
 
 
 def _validate_image(data: bytes, name: str, found: Sniffed) -> None:
@@ -712,13 +724,13 @@ def _limits(provider: str) -> ProviderLimits:
 def fits_request(parts: Iterable[Part], provider: str) -> None:
     """Raise UsageError when the inline media of one request exceed what ``provider`` takes."""
     limits = _limits(provider)
-    media = [p for p in parts if p.is_media]
-    if limits.max_request_bytes is None or not media:
+    attached = [p for p in parts if p.is_media]
+    if limits.max_request_bytes is None or not attached:
         return
-    total = sum(len(p.data) for p in media)
+    total = sum(len(p.data) for p in attached)
     if total <= limits.max_request_bytes:
         return
-    largest = max(media, key=lambda p: len(p.data))
+    largest = max(attached, key=lambda p: len(p.data))
     raise UsageError(
         f"The attached files add up to {_mb(total)}, more than the {_mb(limits.max_request_bytes)} "
         f"{limits.label} accepts in one request (the largest is {_display_name(largest.source)}, "
@@ -754,7 +766,8 @@ def _prepare_image(part: Part, limits: ProviderLimits) -> Part:
             return part
         out_type = _output_type(part.mime_type, image, limits)
         stored_target = None if target is None else ((target[1], target[0]) if swapped else target)
-        icc = image.info.get("icc_profile")
+        # A CMYK or grayscale profile would mislabel the RGB pixels written out.
+        icc = image.info.get("icc_profile") if image.mode in ("RGB", "RGBA", "P", "PA") else None
         try:
             picture = _decode_scaled(image, stored_target)
         except Exception as error:
@@ -831,12 +844,23 @@ def _decode_scaled(image: Image.Image, target: tuple[int, int] | None) -> Image.
         wanted = (max(1, int(target[0] * _DRAFT_SLACK)), max(1, int(target[1] * _DRAFT_SLACK)))
         image.draft("RGB" if image.mode == "RGB" else None, wanted)
     image.load()
-    picture: Image.Image = image
-    if picture.mode not in ("RGB", "RGBA", "L", "LA"):
-        picture = picture.convert("RGBA" if picture.has_transparency_data else "RGB")
+    picture = _displayable(image)
     if target is None or (picture.width <= target[0] and picture.height <= target[1]):
         return picture
     return picture.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _displayable(image: Image.Image) -> Image.Image:
+    """Convert to one of the 8-bit modes every encoder and model handles."""
+    mode = image.mode
+    if mode in ("RGB", "RGBA", "L", "LA"):
+        return image
+    if mode == "1":
+        return image.convert("L")
+    if mode.startswith("I;16"):
+        # A plain convert would clip 16-bit values to white; scale them down instead.
+        return image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    return image.convert("RGBA" if image.has_transparency_data else "RGB")
 
 
 def _apply_orientation(picture: Image.Image, orientation: int) -> Image.Image:

@@ -356,6 +356,28 @@ def test_wav_with_streaming_placeholder_size_is_accepted(write) -> None:
     assert media.load(write("live.wav", bytes(data))).mime_type == "audio/wav"
 
 
+def test_text_that_mentions_pdf_is_not_a_pdf(write) -> None:
+    path = write("notes.md", b"# Notes\nEvery PDF starts with %PDF-1.x, then objects.\n")
+    with pytest.raises(UsageError) as error:
+        media.load(path)
+    assert_usage_error(error, path, "plain text")
+
+
+def test_legacy_8bit_text_is_text() -> None:
+    assert media.sniff("Grüße aus Köln\n".encode("latin-1") * 20).label == "plain text"
+
+
+def test_file_over_the_input_cap(write, monkeypatch) -> None:
+    monkeypatch.setattr(media, "MAX_INPUT_BYTES", 1000)
+    path = write("huge.wav", wav_bytes())
+    with pytest.raises(UsageError) as error:
+        media.load(path)
+    assert_usage_error(error, path, "too large")
+    with pytest.raises(UsageError) as error:
+        media.load("-", stdin=io.BytesIO(wav_bytes()))
+    assert_usage_error(error, "stdin", "larger than")
+
+
 # --------------------------------------------------------------------------
 # stdin and URLs
 
@@ -416,6 +438,15 @@ def test_url_404_is_a_clear_error(http_root) -> None:
     with pytest.raises(UsageError) as error:
         media.load(url)
     assert_usage_error(error, url, "404")
+
+
+def test_url_over_the_input_cap(http_root, monkeypatch) -> None:
+    base, root = http_root
+    (root / "big.wav").write_bytes(wav_bytes())
+    monkeypatch.setattr(media, "MAX_INPUT_BYTES", 1000)
+    with pytest.raises(UsageError) as error:
+        media.load(f"{base}/big.wav")
+    assert_usage_error(error, f"{base}/big.wav", "too large")
 
 
 def test_url_that_nothing_answers(monkeypatch) -> None:
@@ -575,6 +606,23 @@ def test_image_over_the_byte_limit_is_reencoded_smaller(monkeypatch, mode, expec
     assert len(part.data) > limit
     prepared = media.prepare(part, "anthropic")
     assert len(prepared.data) <= limit and prepared.mime_type == expected
+
+
+def test_16_bit_grayscale_keeps_its_tones() -> None:
+    ramp = Image.linear_gradient("L").resize((256, 256)).convert("I").point(lambda v: v * 257)
+    buffer = io.BytesIO()
+    ramp.convert("I;16").save(buffer, "TIFF")
+    part = Part(kind="image", data=buffer.getvalue(), mime_type="image/tiff", source="scan.tif")
+    with Image.open(io.BytesIO(media.prepare(part, "openai").data)) as image:
+        low, high = image.convert("L").getextrema()
+    assert low < 10 and high > 245
+
+
+def test_undecodable_stored_part_is_a_usage_error() -> None:
+    part = Part(kind="image", data=b"\x89PNG\r\n\x1a\nnot really", mime_type="image/png", source="old.png")
+    with pytest.raises(UsageError) as error:
+        media.prepare(part, "openai")
+    assert_usage_error(error, "old.png")
 
 
 def test_pdf_passes_through() -> None:
