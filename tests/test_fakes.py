@@ -421,6 +421,27 @@ def test_gemini_cut_stream_raises(fake_gemini: FakeGemini) -> None:
     assert "".join(received) == "one two "
 
 
+def test_in_stream_errors_raise_in_every_sdk(
+    fake_openai: FakeOpenAI, fake_anthropic: FakeAnthropic, fake_gemini: FakeGemini
+) -> None:
+    for fake in (fake_openai, fake_anthropic, fake_gemini):
+        fake.queue(Reply(text="one two three", cut_after_chunks=1, stream_error=529, error_message="Overloaded!"))
+
+    with pytest.raises(openai.APIError, match="Overloaded!"):
+        list(openai_client(fake_openai).chat.completions.create(model="m", messages=user("x"), stream=True))
+
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        with anthropic_client(fake_anthropic).messages.stream(
+                model="claude-haiku-4-5", max_tokens=5, messages=user("x")) as stream:
+            list(stream.text_stream)
+    assert caught.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+
+    client = gemini_client(fake_gemini)
+    with pytest.raises(genai_errors.ServerError) as google_error:
+        list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="x"))
+    assert google_error.value.message == "Overloaded!"
+
+
 def test_queue_order_then_settable_default(fake_openai: FakeOpenAI) -> None:
     fake_openai.queue(Reply(text="first"), Reply(text="second"))
     fake_openai.default = Reply(text="fallback")

@@ -63,6 +63,9 @@ class FakeAnthropic(FakeServer):
     def default_text(self) -> str:
         return self.default.text or "Hello from the fake Anthropic."
 
+    def stream_error_event(self, status: int, message: str, error_type: str | None) -> bytes:
+        return sse(self.error_body(status, message, error_type), event="error")
+
     def _messages(self, request: RecordedRequest, exchange: Exchange) -> None:
         body = request.json or {}
         self.generate(request, exchange, stream=bool(body.get("stream")), model=str(body.get("model", "")))

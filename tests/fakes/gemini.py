@@ -127,6 +127,9 @@ class FakeGemini(FakeServer):
     def default_text(self) -> str:
         return self.default.text or "Hello from the fake Gemini."
 
+    def stream_error_event(self, status: int, message: str, error_type: str | None) -> bytes:
+        return sse(self.error_body(status, message, error_type), newline="\r\n")
+
     def _generate(self, request: RecordedRequest, exchange: Exchange) -> None:
         call = parse_call(request.path)
         assert call is not None

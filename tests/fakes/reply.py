@@ -29,6 +29,10 @@ class Reply:
 
     ``text=None`` means "the fake's default text". ``status`` other than 200
     answers with the provider's error JSON instead of a completion.
+    ``cut_after_chunks=N`` drops the connection after N deltas (thinking
+    deltas count); with ``stream_error=STATUS`` the stream instead carries the
+    provider's in-stream error event there (e.g. Anthropic's 529 overloaded)
+    and ends cleanly.
     """
 
     text: str | None = None
@@ -40,6 +44,7 @@ class Reply:
     error_type: str | None = None
     retry_after: str | float | None = None
     cut_after_chunks: int | None = None
+    stream_error: int | None = None
     hang: bool = False
     usage: tuple[int, int] | None = None
     citations: list[str] | None = None

@@ -19,7 +19,7 @@ from .cassettes import Interaction, load_cassette
 from .exchange import Aborted, Exchange
 from .recording import RecordedRequest, parse_json, parse_multipart
 from .reply import Reply
-from .sse import DELTA, POST, Frame, split_sse_events
+from .sse import DELTA, POST, Frame, split_sse_events, sse
 
 Handler = Callable[[RecordedRequest, Exchange], None]
 FramesMaker = Callable[[Reply, RecordedRequest, str], Iterable[Frame]]
@@ -210,6 +210,9 @@ class FakeServer:
     def complete_body(self, reply: Reply, request: RecordedRequest, model: str) -> Any:
         raise NotImplementedError
 
+    def stream_error_event(self, status: int, message: str, error_type: str | None) -> bytes:
+        return sse(self.error_body(status, message, error_type))
+
     def replay_stream(self, interaction: Interaction, request: RecordedRequest) -> list[bytes]:
         return split_sse_events(interaction.body)
 
@@ -266,11 +269,16 @@ class FakeServer:
 
     def _write_frames(self, exchange: Exchange, reply: Reply, frames: Iterable[Frame]) -> None:
         sent = 0
+        cut_at = reply.cut_after_chunks
+        if cut_at is None and reply.stream_error is not None:
+            cut_at = 0
         for kind, data in frames:
-            if reply.cut_after_chunks is not None and (
-                kind == POST or (kind == DELTA and sent >= reply.cut_after_chunks)
-            ):
-                exchange.abort()
+            if cut_at is not None and (kind == POST or (kind == DELTA and sent >= cut_at)):
+                if reply.stream_error is None:
+                    exchange.abort()
+                message = reply.error_message or f"Fake {self.provider} error in the stream."
+                exchange.write(self.stream_error_event(reply.stream_error, message, reply.error_type))
+                break
             if kind == DELTA:
                 if sent:
                     exchange.pause(reply.chunk_delay_s)
