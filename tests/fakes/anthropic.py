@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .exchange import Exchange
@@ -59,9 +59,6 @@ class FakeAnthropic(FakeServer):
         kind = error_type or ERROR_TYPES.get(status, "api_error")
         return {"type": "error", "error": {"type": kind, "message": message}, "request_id": new_id("req")}
 
-    @property
-    def default_text(self) -> str:
-        return self.default.text or "Hello from the fake Anthropic."
 
     def stream_error_event(self, status: int, message: str, error_type: str | None) -> bytes:
         return sse(self.error_body(status, message, error_type), event="error")
@@ -117,7 +114,7 @@ class FakeAnthropic(FakeServer):
         yield POST, event("message_stop")
 
     @staticmethod
-    def _thinking_block(thinking: str, event: Any) -> Iterator[Frame]:
+    def _thinking_block(thinking: str, event: Callable[..., bytes]) -> Iterator[Frame]:
         yield PRE, event("content_block_start", index=0,
                          content_block={"type": "thinking", "thinking": "", "signature": ""})
         yield PRE, event("ping")

@@ -123,9 +123,6 @@ class FakeGemini(FakeServer):
         name = error_type or STATUS_NAMES.get(status, "UNKNOWN")
         return {"error": {"code": status, "message": message, "status": name}}
 
-    @property
-    def default_text(self) -> str:
-        return self.default.text or "Hello from the fake Gemini."
 
     def stream_error_event(self, status: int, message: str, error_type: str | None) -> bytes:
         return sse(self.error_body(status, message, error_type), newline="\r\n")

@@ -79,9 +79,6 @@ class FakeOpenAI(FakeServer):
     def complete_body(self, reply: Reply, request: RecordedRequest, model: str) -> Any:
         return completion_json(reply, reply.model_version or model, self.default_text, self.chunk_extra(reply))
 
-    @property
-    def default_text(self) -> str:
-        return self.default.text or f"Hello from the fake {self.provider}."
 
     # -- other endpoints -------------------------------------------------
 

@@ -141,6 +141,11 @@ class FakeServer:
         self.stop()
 
     @property
+    def default_text(self) -> str:
+        """The answer text of a Reply whose ``text`` is None."""
+        return self.default.text or f"Hello from the fake {self.provider}."
+
+    @property
     def port(self) -> int:
         return int(self._httpd.server_address[1])
 
