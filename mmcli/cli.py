@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import chat, models
+from .commands import cache, chat, models
 
 app = typer.Typer(
     name="mmcli",
@@ -49,6 +49,7 @@ def root(
 
 app.command("chat")(chat.chat)
 app.command("models")(models.models)
+app.add_typer(cache.app, name="cache")
 
 
 def main() -> None:

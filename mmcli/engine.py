@@ -150,9 +150,42 @@ def answer(
     exception as ``.answer`` so the caller can keep it in its session.
     """
     registry.check_accepts(request.model, request.media_kinds())
-    cache = open_cache(config) if use_cache else None
+    cache = _open_cache_or_warn(config, notify) if use_cache else None
+    try:
+        return _answer(request, config, sink, cache, fallbacks, timeout, notify)
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _open_cache_or_warn(config: Config, notify: Callable[[str], None]) -> Any:
+    """A damaged or locked cache must never cost the user the answer: go on without it."""
+    from .store.db import StoreError
+
+    try:
+        return open_cache(config)
+    except StoreError as exc:
+        notify(f"Not using the response cache: {exc}")
+        return None
+
+
+def _answer(
+    request: Request,
+    config: Config,
+    sink: Sink,
+    cache: Any,
+    fallbacks: Sequence[ModelRef],
+    timeout: float | None,
+    notify: Callable[[str], None],
+) -> Answer:
+    from .store.db import StoreError
+
     if cache is not None:
-        hit = cache.get(cache_key_of(request))
+        try:
+            hit = cache.get(cache_key_of(request))
+        except StoreError as exc:
+            notify(f"Not using the response cache: {exc}")
+            hit, cache = None, None
         if hit is not None:
             cached = Answer.from_cache(hit)
             sink.begin(cached.model)
@@ -178,7 +211,10 @@ def answer(
             notify(f"{exc} Falling back to {later[0]}.")
             continue
         if cache is not None and not result.incomplete and result.text:
-            cache.put(cache_key_of(attempt), result.to_cache())
+            try:
+                cache.put(cache_key_of(attempt), result.to_cache())
+            except StoreError as exc:
+                notify(f"The answer was not cached: {exc}")
         return result
     raise ProviderError("No fallback model could take this input.")  # every fallback was skipped
 
