@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import cache, chat, models
+from .commands import analyze_image, cache, chat, models, sessions
 
 app = typer.Typer(
     name="mmcli",
@@ -49,7 +49,9 @@ def root(
 
 app.command("chat")(chat.chat)
 app.command("models")(models.models)
+app.command("analyze-image")(analyze_image.analyze_image)
 app.add_typer(cache.app, name="cache")
+app.add_typer(sessions.app, name="sessions")
 
 
 def main() -> None:
