@@ -145,8 +145,19 @@ def one_shot(
         max_tokens=max_tokens,
     )
     registry.check_accepts(ref, request.media_kinds())
+    if history:
+        from ..context_window import fit_to_model
+
+        request = fit_to_model(request, notify=lambda note: engine.warn(f"mmcli: {note}"))
     if store is not None and info is None:
-        info = store.create(session, str(ref), system=system, first_prompt=text)
+        # get_or_create: another process may be starting the same named session right now.
+        info, _ = store.get_or_create(session, str(ref), system=system)
+    elif store is not None and info is not None:
+        # -m / -s on a resumed session become its settings, as /model and /system do in the REPL.
+        if str(ref) != info.model:
+            store.set_model(info.name, str(ref))
+        if system != info.system:
+            store.set_system(info.name, system)
 
     sink = engine.NullSink() if json_output else render.make_sink(stream=stream)
     fallbacks = resolve_models(fallback if fallback is not None else config.fallback, config)

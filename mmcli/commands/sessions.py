@@ -1,0 +1,260 @@
+"""`mmcli sessions list|show|export|rename|delete`: the saved conversations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..errors import exits_cleanly
+
+if TYPE_CHECKING:
+    from ..store.sessions import SessionInfo, SessionStore, StoredMessage
+
+app = typer.Typer(
+    name="sessions",
+    help=(
+        "List, show, export, rename and delete saved conversations "
+        "(mmcli chat -S NAME and the interactive chat save them)."
+    ),
+    no_args_is_help=True,
+)
+
+NameArgument = Annotated[str, typer.Argument(help="The session's name (see mmcli sessions list).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON document instead of the table.")]
+
+
+def _open_store() -> SessionStore:
+    from .. import config as config_module
+    from ..store.sessions import SessionStore
+
+    return SessionStore(config_module.load().data_dir)
+
+
+def _require(store: SessionStore, name: str) -> SessionInfo:
+    """The named session; exit 2 with close matches when there is none."""
+    from ..errors import UsageError
+    from ..store.sessions import _unknown_session_sentence
+
+    info = store.get(name)
+    if info is None:
+        raise UsageError(_unknown_session_sentence(name, store.close_matches(name)))
+    return info
+
+
+def _iso(timestamp: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
+
+
+def _ago(timestamp: float) -> str:
+    import time
+
+    seconds = max(0.0, time.time() - timestamp)
+    for size, unit in ((86400 * 7, "w"), (86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def info_json(info: SessionInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "model": info.model,
+        "system": info.system,
+        "turns": info.turns,
+        "created_at": _iso(info.created_at),
+        "last_used": _iso(info.updated_at),
+    }
+
+
+def message_json(record: StoredMessage) -> dict[str, Any]:
+    message = record.message
+    return {
+        "role": message.role,
+        "text": message.text,
+        "attachments": [
+            {"kind": p.kind, "mime_type": p.mime_type, "source": p.source, "sha256": p.sha256, "bytes": len(p.data)}
+            for p in message.parts
+            if p.is_media
+        ],
+        "model": record.model,
+        "incomplete": message.incomplete,
+        "created_at": _iso(record.created_at),
+    }
+
+
+def session_json(info: SessionInfo, records: list[StoredMessage]) -> dict[str, Any]:
+    return {**info_json(info), "messages": [message_json(r) for r in records]}
+
+
+def sessions_table(infos: list[SessionInfo], current: str | None = None) -> Any:
+    """The Rich table of `sessions list` (and the REPL's /sessions)."""
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("name", "model", "turns", "last used"):
+        table.add_column(column, justify="right" if column == "turns" else "left")
+    for info in infos:
+        name = f"{info.name} *" if info.name == current else info.name
+        table.add_row(name, info.model, str(info.turns), _ago(info.updated_at))
+    return table
+
+
+def session_markdown(info: SessionInfo, records: list[StoredMessage]) -> str:
+    """A session as a Markdown document: a heading per message, attachments named."""
+    lines = [f"# {info.name}", "", f"- model: {info.model}", f"- created: {_iso(info.created_at)}"]
+    lines.append(f"- last used: {_iso(info.updated_at)}")
+    if info.system:
+        lines.append(f"- system prompt: {info.system}")
+    lines.append("")
+    for record in records:
+        message = record.message
+        heading = "User" if message.role == "user" else f"Assistant ({record.model})" if record.model else "Assistant"
+        lines += [f"## {heading}", ""]
+        if message.text:
+            lines += [message.text.rstrip("\n"), ""]
+        for part in message.parts:
+            if part.is_media:
+                lines += [f"*[{part.kind}: {part.source or part.sha256[:12]} ({part.mime_type})]*", ""]
+        if message.incomplete:
+            lines += ["*(answer interrupted)*", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+@app.command("list")
+@exits_cleanly
+def list_sessions(json_output: JsonFlag = False) -> None:
+    """Saved sessions, most recently used first: name, model, turns, last used.
+
+    Examples:
+
+      mmcli sessions list
+
+      mmcli sessions list --json | jq -r '.[].name'
+    """
+    from .common import print_json
+
+    with _open_store() as store:
+        infos = store.list()
+    if json_output:
+        print_json([info_json(i) for i in infos])
+        return
+    if not infos:
+        typer.echo('No saved sessions yet; start one with mmcli chat -S NAME "..." or mmcli chat.', err=True)
+        return
+    from ..render import terminal_console
+
+    terminal_console().print(sessions_table(infos))
+
+
+@app.command("show")
+@exits_cleanly
+def show(name: NameArgument, json_output: JsonFlag = False) -> None:
+    """Every message of a session, with its model and settings.
+
+    Examples:
+
+      mmcli sessions show trip-planning
+
+      mmcli sessions show trip-planning --json
+    """
+    from .common import print_json
+
+    with _open_store() as store:
+        info = _require(store, name)
+        records = store.records(name)
+    if json_output:
+        print_json(session_json(info, records))
+        return
+    text = session_markdown(info, records)
+    from ..render import markdown, stdout_is_terminal, terminal_console
+
+    if stdout_is_terminal():
+        terminal_console().print(markdown(text))
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command("export")
+@exits_cleanly
+def export(
+    name: NameArgument,
+    format: Annotated[  # noqa: A002 - the option's name
+        str, typer.Option("--format", "-f", help="md (Markdown) or json.", case_sensitive=False)
+    ] = "md",
+) -> None:
+    """Write a session to stdout as Markdown or JSON (media are named by source and SHA-256, not embedded).
+
+    Examples:
+
+      mmcli sessions export trip-planning --format md > trip.md
+
+      mmcli sessions export trip-planning --format json > trip.json
+    """
+    import json
+
+    from ..errors import UsageError
+
+    kind = format.lower()
+    if kind not in ("md", "markdown", "json"):
+        raise UsageError(f"Unknown export format '{format}'; use --format md or --format json.")
+    with _open_store() as store:
+        info = _require(store, name)
+        records = store.records(name)
+    if kind == "json":
+        typer.echo(json.dumps(session_json(info, records), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(session_markdown(info, records), nl=False)
+
+
+@app.command("rename")
+@exits_cleanly
+def rename(
+    old: Annotated[str, typer.Argument(help="The session's current name.")],
+    new: Annotated[str, typer.Argument(help="Its new name.")],
+) -> None:
+    """Give a session a new name (its history and last-used time stay).
+
+    Examples:
+
+      mmcli sessions rename trip-planning japan-2027
+    """
+    with _open_store() as store:
+        _require(store, old)
+        store.rename(old, new)
+    typer.echo(f"Renamed '{old}' to '{new.strip()}'.")
+
+
+@app.command("delete")
+@exits_cleanly
+def delete(
+    name: NameArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a session and its messages. Asks first when run in a terminal (--yes skips that).
+
+    Examples:
+
+      mmcli sessions delete japan-2027
+
+      mmcli sessions delete japan-2027 --yes
+    """
+    import sys
+
+    from ..errors import Interrupted
+
+    with _open_store() as store:
+        info = _require(store, name)
+        if not yes and sys.stdin is not None and sys.stdin.isatty():
+            noun = "turn" if info.turns == 1 else "turns"
+            try:
+                confirmed = typer.confirm(f"Delete session '{info.name}' ({info.turns} {noun})?", default=False)
+            except typer.Abort:  # Ctrl-C or Ctrl-D at the question
+                raise Interrupted("Interrupted; nothing was deleted.") from None
+            if not confirmed:
+                typer.echo("Nothing deleted.", err=True)
+                return
+        store.delete(info.name)
+    typer.echo(f"Deleted '{info.name}'.")

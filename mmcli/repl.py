@@ -1,0 +1,445 @@
+"""The interactive conversation: bare ``mmcli chat`` in a terminal.
+
+One ``Repl`` holds the conversation (model, system prompt, messages) and the
+session it is stored in. Every line is either a slash command (the table in
+``repl_commands``) or a user turn, answered through ``engine.answer`` with the
+terminal renderer and never the cache. Each message is written to the session
+store as soon as it exists, so a crash or a closed terminal loses at most the
+answer that was streaming.
+
+Ctrl-C while an answer streams stops that answer (what arrived is kept, marked
+incomplete) and returns to the prompt; at the prompt it clears the line.
+Ctrl-D or ``/exit`` leaves.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .conversation import Message, ModelRef, Part, Request
+from .errors import Interrupted, MmcliError, UsageError, report
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .engine import Answer
+
+HISTORY_FILE = "repl_history"
+HISTORY_LENGTH = 1000
+# Resuming shows this many of the last exchanges, each message cut to a few lines.
+RECAP_EXCHANGES = 3
+RECAP_LINES = 4
+RECAP_CHARS = 300
+BLOCK_QUOTES = '"""'
+
+
+@dataclass
+class UsageTotals:
+    """Tokens and estimated cost of the answers in this run (``/usage``)."""
+
+    answers: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = 0  # answers whose cost is unknown (no token counts, or no price for the model)
+
+    def add(self, answer: Answer) -> None:
+        self.answers += 1
+        self.input_tokens += answer.input_tokens or 0
+        self.output_tokens += answer.output_tokens or 0
+        cost = answer.cost_usd
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.cost_usd += cost
+
+
+class Repl:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        model: str | None,
+        system: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> None:
+        from . import render
+        from .store.sessions import SessionStore
+
+        self.config = config
+        self.console = render.terminal_console()
+        self.notes = render.stderr_console()
+        self.store = SessionStore(config.data_dir)
+        self.model_flag = model
+        self.system_flag = system
+        # Set by open(): the resumed session's model, or -m, or the default model.
+        self.ref: ModelRef = ModelRef("", "")
+        self.system = system
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.history: list[Message] = []
+        # The stored session's name; None until the first turn creates it.
+        self.session: str | None = None
+        # A name chosen (-S NAME or /save NAME) for a session not stored yet.
+        self.pending_name: str | None = None
+        # Attachments for the next user turn (/image, /audio add to it).
+        self.pending_parts: list[Part] = []
+        self.usage = UsageTotals()
+        self._told_about_context = False
+        self._readline: Any = None
+
+    # -- sessions ---------------------------------------------------------------
+
+    def open(self, session: str | None, continue_: bool) -> None:
+        """Resume the session -S names (or start it) or, with -c, the most recent one."""
+        from .providers import registry
+
+        if session:
+            info = self.store.get(session)
+            if info is not None:
+                self.load(info.name)
+                return
+            self.pending_name = session
+        elif continue_:
+            info = self.store.most_recent()
+            if info is None:
+                raise UsageError('There is no session to continue yet; start one with mmcli chat -S NAME "...".')
+            self.load(info.name)
+            return
+        self.ref = registry.resolve(self.model_flag, self.config)
+
+    def load(self, name: str) -> None:
+        """Switch to a stored session: its messages, model and system prompt; then show where it left off.
+
+        A -m or -s given on the command line wins over what the session stored,
+        and is stored as the session's new setting.
+        """
+        from .providers import registry
+
+        info = self.store.get(name)
+        if info is None:
+            from .store.sessions import _unknown_session_sentence
+
+            raise UsageError(_unknown_session_sentence(name, self.store.close_matches(name)))
+        history = self.store.messages(name)
+        if self.model_flag:
+            ref = registry.resolve(self.model_flag, self.config)
+            if str(ref) != info.model:
+                self.store.set_model(name, str(ref))
+        else:
+            ref = registry.parse_model(info.model, self.config)
+        system = info.system
+        if self.system_flag is not None and self.system_flag != info.system:
+            system = self.system_flag
+            self.store.set_system(name, system)
+        self.session, self.pending_name = name, None
+        self.history, self.ref, self.system = history, ref, system
+        self._told_about_context = False
+        self.recap(info.turns)
+
+    def recap(self, turns: int) -> None:
+        """The last few exchanges, dimmed, so the user sees where the conversation stands."""
+        noun = "turn" if turns == 1 else "turns"
+        self.dim(f"Resumed session '{self.session}' ({self.ref}, {turns} {noun}).")
+        start = len(self.history)
+        users_seen = 0
+        while start > 0 and users_seen < RECAP_EXCHANGES:
+            start -= 1
+            if self.history[start].role == "user":
+                users_seen += 1
+        if start > 0:
+            self.dim("…")
+        for message in self.history[start:]:
+            label = "you" if message.role == "user" else "assistant"
+            text = _shortened(message.text)
+            media = [p.source or p.kind for p in message.parts if p.is_media]
+            if media:
+                text += f" [{', '.join(media)}]"
+            if message.incomplete:
+                text += " [interrupted]"
+            self.dim(f"{label}: {text}")
+        self.console.print()
+
+    def ensure_session(self, first_prompt: str) -> str:
+        """The stored session's name, creating it (named or automatically) on the first turn."""
+        if self.session is None:
+            info = self.store.create(self.pending_name, str(self.ref), system=self.system, first_prompt=first_prompt)
+            self.session, self.pending_name = info.name, None
+        return self.session
+
+    def new_session(self) -> None:
+        """Forget the conversation (it stays stored); the next turn starts a new session."""
+        self.session = self.pending_name = None
+        self.history = []
+        self.pending_parts = []
+        self._told_about_context = False
+
+    # -- turns ------------------------------------------------------------------
+
+    def ask(self, text: str) -> None:
+        """One user turn: stored, then answered."""
+        from .providers import registry
+
+        parts = ([Part.of_text(text)] if text else []) + self.pending_parts
+        turn = Message(role="user", parts=parts)
+        # Refuse input the model cannot take before anything is stored.
+        registry.check_accepts(self.ref, Request(self.ref, [*self.history, turn]).media_kinds())
+        name = self.ensure_session(text)
+        self.store.append(name, turn, model=str(self.ref))
+        self.history.append(turn)
+        self.pending_parts = []
+        self.answer()
+
+    def answer(self) -> None:
+        """Answer the conversation as it stands (its last message is a user turn)."""
+        from . import context_window, engine
+        from .commands.common import resolve_models
+        from .render import TerminalSink
+
+        request = Request(
+            model=self.ref,
+            messages=list(self.history),
+            system=self.system,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
+        request = context_window.fit_to_model(request, notify=self._context_note)
+        sink = TerminalSink(self.console, notes=self.notes)
+        fallbacks = resolve_models(self.config.fallback, self.config)
+        try:
+            result = engine.answer(request, self.config, sink, fallbacks=fallbacks, use_cache=False, notify=self.note)
+        except KeyboardInterrupt:
+            # Ctrl-C outside the provider's stream (while connecting, or while the renderer started).
+            partial = engine.Answer(model=self.ref, incomplete=True)
+            _quietly(sink.abort, partial)
+            self.dim("[interrupted]")
+            return
+        except MmcliError as exc:
+            partial = getattr(exc, "answer", None)
+            if partial is not None and partial.text:
+                self.keep(partial)
+            if isinstance(exc, Interrupted):
+                if partial is None or not partial.text:
+                    self.dim("[interrupted]")
+                return
+            report(exc.message)
+            if partial is None or not partial.text:
+                self.dim("(/retry asks again)")
+            return
+        self.keep(result)
+
+    def keep(self, result: Answer) -> None:
+        """Store an answer (marked incomplete when cut short) and count its usage."""
+        reply = Message(role="assistant", parts=[Part.of_text(result.text)], incomplete=result.incomplete)
+        if self.session is not None:
+            self.store.append(self.session, reply, model=str(result.model))
+        self.history.append(reply)
+        if not result.incomplete:
+            self.usage.add(result)
+
+    def retry(self) -> bool:
+        """Drop the last answer (if any) and answer the last user turn again. False when there is none."""
+        last_user = max((i for i, m in enumerate(self.history) if m.role == "user"), default=None)
+        if last_user is None:
+            return False
+        if last_user < len(self.history) - 1:
+            if self.session is not None:
+                self.store.drop_last_answer(self.session)
+            del self.history[last_user + 1 :]
+        self.answer()
+        return True
+
+    def undo(self) -> bool:
+        """Drop the last user turn and its answers. False when there is none."""
+        last_user = max((i for i, m in enumerate(self.history) if m.role == "user"), default=None)
+        if last_user is None:
+            return False
+        if self.session is not None:
+            self.store.drop_last_exchange(self.session)
+        del self.history[last_user:]
+        return True
+
+    def set_model(self, ref: ModelRef) -> None:
+        self.ref = ref
+        self._told_about_context = False
+        if self.session is not None:
+            self.store.set_model(self.session, str(ref))
+
+    def set_system(self, system: str | None) -> None:
+        self.system = system
+        if self.session is not None:
+            self.store.set_system(self.session, system)
+
+    # -- output -----------------------------------------------------------------
+
+    def dim(self, text: str) -> None:
+        self.console.print(text, style="dim", markup=False, highlight=False)
+
+    def say(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False)
+
+    def note(self, text: str) -> None:
+        self.notes.print(text, style="dim", markup=False, highlight=False)
+
+    def _context_note(self, text: str) -> None:
+        if not self._told_about_context:
+            self._told_about_context = True
+            self.note(text)
+
+    # -- input ------------------------------------------------------------------
+
+    def prompt(self) -> str:
+        name = str(self.ref)
+        if self._readline is None or self.console.no_color or not self.console.is_terminal:
+            return f"{name}> "
+        # \x01 and \x02 tell readline the codes between them take no room on the line.
+        return f"\x01\x1b[1;36m\x02{name}\x01\x1b[0m\x02> "
+
+    def read(self) -> str:
+        """One message: a line, or a block between two \"\"\" lines."""
+        line = input(self.prompt())
+        stripped = line.strip()
+        if not stripped.startswith(BLOCK_QUOTES):
+            return line
+        first = stripped[len(BLOCK_QUOTES) :]
+        if first.endswith(BLOCK_QUOTES):
+            return first[: -len(BLOCK_QUOTES)]
+        lines = [first] if first else []
+        while True:
+            try:
+                more = input("... ")
+            except EOFError:
+                break  # Ctrl-D ends the block like a closing """
+            if more.rstrip().endswith(BLOCK_QUOTES):
+                lines.append(more.rstrip()[: -len(BLOCK_QUOTES)])
+                break
+            lines.append(more)
+        return "\n".join(lines).strip("\n")
+
+    def setup_line_editing(self) -> None:
+        try:
+            import readline
+        except ImportError:  # Windows without pyreadline: plain input() still works
+            return
+        self._readline = readline
+        from .repl_commands import COMMANDS
+
+        path = self.history_path()
+        try:
+            readline.read_history_file(str(path))
+        except OSError:
+            pass
+        readline.set_history_length(HISTORY_LENGTH)
+
+        def complete(text: str, state: int) -> str | None:
+            if not text.startswith("/"):
+                return None
+            matches = [f"/{name} " for name in COMMANDS if f"/{name}".startswith(text)]
+            return matches[state] if state < len(matches) else None
+
+        readline.set_completer(complete)
+        readline.set_completer_delims(" \t\n")
+        if "libedit" in (readline.__doc__ or ""):
+            readline.parse_and_bind("bind ^I rl_complete")
+        else:
+            readline.parse_and_bind("tab: complete")
+
+    def history_path(self) -> Path:
+        return Path(self.config.data_dir) / HISTORY_FILE
+
+    def save_line_history(self) -> None:
+        if self._readline is None:
+            return
+        path = self.history_path()
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Create it private first: the history holds everything typed.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            self._readline.write_history_file(str(path))
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            self.note(f"The input history was not saved: {exc.strerror or exc}.")
+
+    # -- the loop ---------------------------------------------------------------
+
+    def run(self) -> None:
+        from .repl_commands import dispatch
+
+        self.dim(f"mmcli chat with {self.ref}. /help lists commands; Ctrl-D or /exit leaves.")
+        while True:
+            try:
+                line = self.read()
+            except KeyboardInterrupt:
+                # Ctrl-C at the prompt clears the line, as in a shell.
+                sys.stdout.write("\n")
+                continue
+            except EOFError:
+                sys.stdout.write("\n")
+                break
+            if not line.strip() and not self.pending_parts:
+                continue
+            try:
+                if line.startswith("/") and not line.startswith("//"):
+                    if dispatch(self, line):
+                        break
+                else:
+                    self.ask(line[1:] if line.startswith("//") else line)
+            except MmcliError as exc:
+                report(exc.message)
+            except KeyboardInterrupt:
+                self.dim("[interrupted]")
+
+    def close(self) -> None:
+        self.save_line_history()
+        if self.session is not None:
+            self.dim(f"Session '{self.session}' is saved; mmcli chat -S {_shell_word(self.session)} resumes it.")
+        try:
+            self.console.show_cursor(True)
+        finally:
+            self.store.close()
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _shortened(text: str) -> str:
+    lines = text.strip().splitlines()
+    cut = len(lines) > RECAP_LINES
+    text = "\n".join(lines[:RECAP_LINES])
+    if len(text) > RECAP_CHARS:
+        text, cut = text[:RECAP_CHARS].rstrip(), True
+    return text + (" …" if cut else "")
+
+
+def _quietly(action: Any, *args: Any) -> None:
+    try:
+        action(*args)
+    except Exception:  # tidying the screen must not hide what the user pressed Ctrl-C for
+        pass
+
+
+def run_repl(
+    config: Config,
+    *,
+    model: str | None = None,
+    system: str | None = None,
+    session: str | None = None,
+    continue_: bool = False,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> None:
+    """The interactive conversation; returns when the user leaves (Ctrl-D, /exit)."""
+    repl = Repl(config, model=model, system=system, temperature=temperature, max_tokens=max_tokens)
+    try:
+        repl.open(session, continue_)
+        repl.setup_line_editing()
+        repl.run()
+    finally:
+        repl.close()

@@ -1,0 +1,247 @@
+"""The interactive `mmcli chat` in a real pseudo-terminal against the fake servers:
+what the user sees, what each server received, and what the session store holds."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import stat
+from pathlib import Path
+
+import pexpect
+
+from tests.fakes import Reply
+from tests.test_chat import write_config
+
+GPT = "openai:gpt-4o-mini"
+CLAUDE = "anthropic:claude-haiku-4-5"
+
+
+def prompt_of(model: str) -> str:
+    # The model name may be coloured: allow the reset code between it and "> ".
+    return re.escape(model) + r"(\x1b\[0m)?> "
+
+
+def start(spawn_mmcli, env, *args: str, model: str = GPT) -> pexpect.spawn:
+    child = spawn_mmcli(["chat", *args], env)
+    child.expect(prompt_of(model))
+    return child
+
+
+def say(child: pexpect.spawn, line: str, model: str = GPT) -> str:
+    """Send a line and wait for the next prompt; what was printed in between."""
+    child.sendline(line)
+    child.expect(prompt_of(model))
+    return child.before
+
+
+def leave(child: pexpect.spawn) -> str:
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    return child.before
+
+
+def stored(env: dict[str, str], query: str, *params: object) -> list[tuple]:
+    path = Path(env["MMCLI_DATA_DIR"]) / "sessions.sqlite3"
+    with sqlite3.connect(path) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def stored_messages(env: dict[str, str], session: str) -> list[tuple[str, str, int]]:
+    """(role, parts JSON, incomplete) of every stored message of ``session``, in order."""
+    return stored(
+        env,
+        "SELECT m.role, m.parts, m.incomplete FROM messages m JOIN sessions s ON s.id = m.session_id"
+        " WHERE s.name = ? ORDER BY m.seq",
+        session,
+    )
+
+
+def chat_messages(fake) -> list[list[dict]]:
+    return [r.json["messages"] for r in fake.generation_requests]
+
+
+# --- a conversation ------------------------------------------------------------------------------
+
+
+def test_a_conversation_sends_the_full_history_every_turn(spawn_mmcli, mmcli_env, fake_openai):
+    fake_openai.queue(Reply(text="Paris.", usage=(12, 3)), Reply(text="About 2 million.", usage=(30, 5)),
+                      Reply(text="Noted.", usage=(50, 2)))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini")
+    assert "Paris." in say(child, "Capital of France?")
+    assert "About 2 million." in say(child, "Population?")
+    # A multi-line message between two """ lines arrives as one message.
+    child.sendline('"""')
+    child.sendline("line one")
+    child.sendline('line two"""')
+    child.expect(prompt_of(GPT))
+    help_text = say(child, "/help")
+    usage = say(child, "/usage")
+    leave(child)
+
+    assert chat_messages(fake_openai) == [
+        [{"role": "user", "content": "Capital of France?"}],
+        [
+            {"role": "user", "content": "Capital of France?"},
+            {"role": "assistant", "content": "Paris."},
+            {"role": "user", "content": "Population?"},
+        ],
+        [
+            {"role": "user", "content": "Capital of France?"},
+            {"role": "assistant", "content": "Paris."},
+            {"role": "user", "content": "Population?"},
+            {"role": "assistant", "content": "About 2 million."},
+            {"role": "user", "content": "line one\nline two"},
+        ],
+    ]
+    for name in ("/model", "/system", "/retry", "/undo", "/clear", "/save", "/sessions", "/load", "/usage", "/exit"):
+        assert name in help_text
+    assert "92 input and 10 output tokens" in usage and "$0.0000" in usage
+    # Every turn was stored, under an automatic name made from the first prompt.
+    (name,) = stored(mmcli_env, "SELECT name FROM sessions")[0]
+    assert name.endswith("-capital-of-france")
+    assert [role for role, _, _ in stored_messages(mmcli_env, name)] == ["user", "assistant"] * 3
+    # Line history survives the run, readable by its owner only.
+    history = Path(mmcli_env["MMCLI_DATA_DIR"]) / "repl_history"
+    assert "Population?" in history.read_text()
+    assert stat.S_IMODE(os.stat(history).st_mode) == 0o600
+
+
+def test_model_switch_sends_the_history_to_the_new_provider_in_its_format(
+    spawn_mmcli, mmcli_env, fake_openai, fake_anthropic
+):
+    fake_openai.queue(Reply(text="Hi from GPT."))
+    fake_anthropic.queue(Reply(text="Hi from Claude."))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini", "-S", "switch")
+    say(child, "Hello")
+    say(child, "/model claude-haiku-4-5", model=CLAUDE)
+    say(child, "/system Be brief.", model=CLAUDE)
+    assert "Hi from Claude." in say(child, "And you?", model=CLAUDE)
+    leave(child)
+
+    body = fake_anthropic.generation_requests[-1].json
+    assert body["model"] == "claude-haiku-4-5"
+    assert body["system"] == "Be brief."
+    assert body["messages"] == [
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": "Hi from GPT."},
+        {"role": "user", "content": "And you?"},
+    ]
+    assert stored(mmcli_env, "SELECT model, system FROM sessions WHERE name = 'switch'") == [
+        (CLAUDE, "Be brief.")
+    ]
+
+
+def test_ctrl_c_stops_the_answer_keeps_what_arrived_and_the_repl_goes_on(spawn_mmcli, mmcli_env, fake_openai):
+    long_text = " ".join(f"word{i}" for i in range(300))
+    fake_openai.queue(Reply(text=long_text, chunk_delay_s=0.03), Reply(text="Fine."))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini", "-S", "cut")
+    child.sendline("Count slowly")
+    child.expect("word3 ")
+    child.sendintr()
+    child.expect(prompt_of(GPT))
+    # Ctrl-C at the prompt clears what was typed; the REPL is still there.
+    child.send("half-typed")
+    child.sendintr()
+    child.expect(prompt_of(GPT))
+    assert "Fine." in say(child, "Go on")
+    leave(child)
+
+    last = chat_messages(fake_openai)[-1]
+    assert [m["role"] for m in last] == ["user", "assistant", "user"]
+    partial = last[1]["content"]
+    assert partial.startswith("word0 word1 word2 word3") and len(partial) < len(long_text)
+    assert last[2] == {"role": "user", "content": "Go on"}
+    assert [(role, incomplete) for role, _, incomplete in stored_messages(mmcli_env, "cut")] == [
+        ("user", 0), ("assistant", 1), ("user", 0), ("assistant", 0)
+    ]
+
+
+def test_retry_regenerates_and_undo_drops_the_exchange(spawn_mmcli, mmcli_env, fake_openai):
+    fake_openai.queue(Reply(text="First try."), Reply(text="Second try."), Reply(text="Other."))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini", "-S", "redo")
+    say(child, "Tell a joke")
+    assert "Second try." in say(child, "/retry")
+    assert "Removed the last exchange." in say(child, "/undo")
+    say(child, "Something else")
+    leave(child)
+
+    sent = chat_messages(fake_openai)
+    assert sent[1] == sent[0] == [{"role": "user", "content": "Tell a joke"}]  # the retry: no old answer in it
+    assert sent[2] == [{"role": "user", "content": "Something else"}]
+    texts = [parts for _, parts, _ in stored_messages(mmcli_env, "redo")]
+    assert len(texts) == 2 and "Something else" in texts[0] and "Other." in texts[1]
+
+
+def test_a_provider_error_is_one_sentence_and_the_repl_goes_on(spawn_mmcli, mmcli_env, fake_openai):
+    write_config(mmcli_env, "retries = 0\n")
+    fake_openai.queue(Reply(status=500, error_message="The server had an error."), Reply(text="Recovered."))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini")
+    failed = say(child, "Hello?")
+    assert "mmcli:" in failed and "Traceback" not in failed
+    assert "Recovered." in say(child, "/retry")
+    unknown = say(child, "/frobnicate")
+    assert "Unknown command /frobnicate" in unknown
+    leave(child)
+    assert chat_messages(fake_openai)[-1] == [{"role": "user", "content": "Hello?"}]
+
+
+# --- sessions across processes ---------------------------------------------------------------------
+
+
+def test_resume_with_S_and_c_in_new_processes(spawn_mmcli, run_mmcli, mmcli_env, fake_openai, fake_anthropic):
+    fake_anthropic.queue(Reply(text="March is cherry blossom season."), Reply(text="Book early."))
+    fake_openai.queue(Reply(text="Pack layers."))
+    child = start(spawn_mmcli, mmcli_env, "-S", "trip-planning", "-m", "claude-haiku-4-5", model=CLAUDE)
+    say(child, "Japan in spring?", model=CLAUDE)
+    assert "trip-planning" in leave(child)
+
+    # A new process: the session's model comes back, with a recap of where it stood.
+    child = spawn_mmcli(["chat", "-S", "trip-planning"], mmcli_env)
+    child.expect(prompt_of(CLAUDE))
+    recap = child.before
+    assert "Resumed session 'trip-planning'" in recap and "cherry blossom" in recap
+    say(child, "And in March?", model=CLAUDE)
+    leave(child)
+    assert fake_anthropic.generation_requests[-1].json["messages"] == [
+        {"role": "user", "content": "Japan in spring?"},
+        {"role": "assistant", "content": "March is cherry blossom season."},
+        {"role": "user", "content": "And in March?"},
+    ]
+
+    # -c with a prompt: one turn on the most recent session, nothing but the answer on stdout.
+    done = run_mmcli(["chat", "-c", "-m", "gpt-4o-mini", "What to wear?"], mmcli_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Pack layers.\n"
+    assert [m["role"] for m in chat_messages(fake_openai)[-1]] == ["user", "assistant"] * 2 + ["user"]
+
+    # -c in the REPL resumes it too, now with the model -m switched it to.
+    child = spawn_mmcli(["chat", "-c"], mmcli_env)
+    child.expect(prompt_of(GPT))
+    assert "What to wear?" in child.before and "Pack layers." in child.before
+    leave(child)
+
+
+def test_save_clear_and_load_switch_sessions(spawn_mmcli, mmcli_env, fake_openai):
+    fake_openai.queue(Reply(text="One."), Reply(text="Two."), Reply(text="Three."))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini")
+    say(child, "/save first-talk")
+    say(child, "Alpha")
+    assert "New session" in say(child, "/clear")
+    say(child, "Beta")
+    listing = say(child, "/sessions")
+    assert "first-talk" in listing and "-beta" in listing
+    assert "Resumed session 'first-talk'" in say(child, "/load first-talk")
+    say(child, "Gamma")
+    leave(child)
+
+    assert chat_messages(fake_openai)[1] == [{"role": "user", "content": "Beta"}]
+    assert chat_messages(fake_openai)[2] == [
+        {"role": "user", "content": "Alpha"},
+        {"role": "assistant", "content": "One."},
+        {"role": "user", "content": "Gamma"},
+    ]
+    assert len(stored_messages(mmcli_env, "first-talk")) == 4
