@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from . import transcription
 from .cassettes import Interaction
 from .exchange import Exchange
 from .openai_chat import new_id
@@ -85,6 +86,9 @@ class FakeGemini(FakeServer):
         self.models: list[str] = list(DEFAULT_MODELS)
 
     def route(self, request: RecordedRequest) -> Handler | None:
+        files = transcription.files_route(self, request)  # the file API (uploads of large audio)
+        if files is not None:
+            return files
         if request.method == "GET" and _LIST.match(request.path):
             return self._list_models
         call = parse_call(request.path)

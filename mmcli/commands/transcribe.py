@@ -1,0 +1,187 @@
+"""`mmcli transcribe`: speech to text, subtitles included, from audio of any length."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..errors import exits_cleanly
+from .common import ModelOption, NoCacheOption, NoStreamOption, TemperatureOption, TimeoutOption
+
+if TYPE_CHECKING:
+    from ..transcription.result import Transcript
+
+EXAMPLES = """
+Examples:
+
+  mmcli transcribe interview.mp3
+
+  mmcli transcribe talk.m4a --format srt -o talk.srt
+
+  mmcli transcribe call.wav --format vtt --language de
+
+  mmcli transcribe lecture.mp3 -m gemini:gemini-2.5-flash --format json
+
+  mmcli transcribe memo.ogg --prompt "Names: Ngozi, Siobhán, Xiaoming"
+
+  cat voice.wav | mmcli transcribe -
+"""
+
+# Transcribing a long file takes a while; unless --timeout says otherwise a
+# request attempt may take at least this long (seconds).
+MIN_TRANSCRIBE_TIMEOUT_S = 300.0
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    verbose_json = "verbose_json"
+    srt = "srt"
+    vtt = "vtt"
+
+
+@exits_cleanly
+def transcribe(
+    audio: Annotated[str, typer.Argument(help="Audio file: a path, an http(s) URL, or - for stdin.")],
+    model: ModelOption = None,
+    format_: Annotated[
+        Format,
+        typer.Option(
+            "-f",
+            "--format",
+            case_sensitive=False,
+            help="Transcript format: text, json (text + timestamped segments), verbose_json (whisper-1), "
+            "srt or vtt subtitles.",
+        ),
+    ] = Format.text,
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="Write the transcript to this file (atomically).")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("-l", "--language", help="Spoken language as an ISO 639-1 code (en, de, ...).")
+    ] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Option("-p", "--prompt", help="Context or vocabulary hints: names, terms, spellings."),
+    ] = None,
+    temperature: TemperatureOption = None,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON document: the transcript with model, duration, usage and timings.",
+        ),
+    ] = False,
+    no_stream: NoStreamOption = False,
+    no_cache: NoCacheOption = False,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Transcribe speech to text or subtitles; long recordings are split and transcribed in parallel."""
+    import sys
+
+    from .. import config as config_module
+    from .. import engine, media
+    from ..errors import UsageError
+    from ..store.cache import cache_key
+    from ..transcription import models
+    from ..transcription.job import Options
+    from ..transcription.result import Transcript
+    from .common import check_temperature
+
+    check_temperature(temperature)
+    fmt = format_.value
+    config = config_module.load()
+    ref = models.choose(model, config, fmt)
+    models.check_format(ref, fmt)
+    if temperature is not None and temperature > 1 and ref.provider in ("openai", "compat"):
+        raise UsageError(f"Temperature {temperature:g} is out of range for {ref}; use a value from 0 to 1.")
+    if language is not None and not language.strip():
+        raise UsageError("The language is empty; give an ISO 639-1 code such as en or de.")
+    part = media.load(audio, expect="audio")
+    options = Options(fmt, language.strip() if language else None, prompt or None, temperature)
+
+    cache = engine.open_cache(config) if not no_cache else None
+    key = cache_key(options.cache_identity(ref, part))
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        transcript = Transcript.from_cache(hit)
+    else:
+        stream = not (output or json_output or no_stream)
+        transcript = _transcribe(part, ref, config, options, audio, timeout, stream=stream)
+        if cache is not None and transcript.text:
+            cache.put(key, transcript.to_cache())
+
+    if output:
+        _write_atomically(output, transcript.rendered())
+        if sys.stderr.isatty() and not json_output:
+            print(f"Wrote {output}.", file=sys.stderr)
+    elif not json_output and not transcript.extra.get("streamed"):
+        sys.stdout.write(transcript.rendered())
+        sys.stdout.flush()
+    if json_output:
+        from .common import print_json
+
+        print_json(transcript.to_json(audio, output))
+
+
+transcribe.__doc__ = (transcribe.__doc__ or "") + "\n" + EXAMPLES
+
+
+def _transcribe(part, ref, config, options, label: str, timeout: float | None, *, stream: bool) -> Transcript:  # type: ignore[no-untyped-def]
+    import sys
+
+    from ..transcription import models
+    from ..transcription.job import Progress, run
+
+    if timeout is None:
+        timeout = max(config.timeout, MIN_TRANSCRIBE_TIMEOUT_S)
+    on_delta = None
+    if stream and models.streams(ref, options.format):
+
+        def on_delta(text: str) -> None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    name = "stdin" if label == "-" else label.rsplit("/", 1)[-1]
+    transcript = run(part, ref, config, options, timeout=timeout, progress=Progress(name), on_delta=on_delta)
+    if transcript.extra.get("streamed"):
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    return transcript
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and os.replace: never a half-written file."""
+    import os
+    import tempfile
+
+    from ..errors import UsageError
+
+    target = os.path.abspath(os.path.expanduser(path))
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise UsageError(f"{path} is a directory; give a file name for -o.")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".mmcli-", suffix=".tmp", dir=folder)
+    except FileNotFoundError:
+        raise UsageError(f"Cannot write {path}: the folder {folder} does not exist.") from None
+    except PermissionError:
+        raise UsageError(f"Cannot write {path}: permission denied.") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        # mkstemp makes the file private; a transcript gets the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
