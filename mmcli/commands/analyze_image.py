@@ -10,6 +10,7 @@ finishes); a bad image is reported and the batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,7 +29,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from ..config import Config
     from ..conversation import ModelRef, Part, Request
@@ -310,7 +311,7 @@ class _Progress:
         if self.enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
 
-            from ..render import stderr_console, stdout_is_terminal
+            from ..render import stderr_console
 
             self.bar = Progress(
                 SpinnerColumn(),
@@ -320,9 +321,7 @@ class _Progress:
                 TimeElapsedColumn(),
                 console=stderr_console(),
                 transient=True,
-                # Answers printed to a terminal stdout must land above the bar;
-                # stdout in a pipe is left alone.
-                redirect_stdout=stdout_is_terminal(),
+                redirect_stdout=False,
                 redirect_stderr=False,
             )
             self.task = self.bar.add_task("Analysing images", total=self.total)
@@ -332,6 +331,18 @@ class _Progress:
     def __exit__(self, *exc_info: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+    @contextlib.contextmanager
+    def hidden(self, *, when: bool) -> Iterator[None]:
+        """Take the bar off the terminal while an answer is printed to the same terminal on stdout."""
+        if self.bar is None or not when:
+            yield
+            return
+        self.bar.stop()
+        try:
+            yield
+        finally:
+            self.bar.start()
 
     def advance(self) -> None:
         if self.bar is not None:
@@ -404,14 +415,15 @@ class _BatchOutput:
 
             if self.console is None:
                 self.console = terminal_console()
-            if self._printed:
+            with self.progress.hidden(when=True):
+                if self._printed:
+                    self.console.print()
+                self.console.print(Text(item.name, style="bold underline"))
                 self.console.print()
-            self.console.print(Text(item.name, style="bold underline"))
-            self.console.print()
-            self.console.print(markdown(text))
-            if answer.citations:
-                self.console.print()
-                self.console.print(citations_text(answer.citations), end="", markup=False, highlight=False)
+                self.console.print(markdown(text))
+                if answer.citations:
+                    self.console.print()
+                    self.console.print(citations_text(answer.citations), end="", markup=False, highlight=False)
         else:
             block = ("\n" if self._printed else "") + f"## {item.name}\n\n{text}\n"
             if answer.citations:
