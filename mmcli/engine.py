@@ -18,8 +18,9 @@ from typing import Any, Protocol
 from .config import Config
 from .conversation import ModelRef, Request
 from .errors import Interrupted, MmcliError, ProviderError, StreamInterrupted
-from .providers import registry
-from .providers.base import Citations, Finish, TextDelta, Usage
+
+# providers.registry and providers.base are imported where a provider is
+# called, not here: a cache hit never needs them.
 
 
 @dataclass
@@ -149,7 +150,6 @@ def answer(
     Raises MmcliError subclasses; an interrupted answer travels on the
     exception as ``.answer`` so the caller can keep it in its session.
     """
-    registry.check_accepts(request.model, request.media_kinds())
     cache = _open_cache_or_warn(config, notify) if use_cache else None
     try:
         return _answer(request, config, sink, cache, fallbacks, timeout, notify)
@@ -193,6 +193,9 @@ def _answer(
             sink.finish(cached)
             return cached
 
+    from .providers import registry
+
+    registry.check_accepts(request.model, request.media_kinds())
     candidates = [request.model, *[m for m in fallbacks if m != request.model]]
     for index, model in enumerate(candidates):
         attempt = replace(request, model=model)
@@ -220,6 +223,9 @@ def _answer(
 
 
 def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | None) -> Answer:
+    from .providers import registry
+    from .providers.base import Citations, Finish, TextDelta, Usage
+
     provider = registry.get_provider(request.model, config, timeout=timeout)
     result = Answer(model=request.model)
     pieces: list[str] = []

@@ -6,19 +6,21 @@ The provider modules (and so their SDKs) are imported only by ``get_provider``.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import json
 import os
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..conversation import ModelRef
 from ..errors import ConfigError, UsageError
-from .base import Capabilities, Provider, ProviderSettings
 
-__all__ = ["ModelRef", "Capabilities", "Provider", "ProviderSettings"]
+if TYPE_CHECKING:  # base is imported lazily: parsing a model name is on the cache-hit path
+    from .base import Capabilities, Provider, ProviderSettings
+
+__all__ = ["ModelRef"]
 
 # Order in which a set key chooses the default model (DESIGN.md).
 DEFAULT_PROVIDER_ORDER = ("gemini", "openai", "anthropic", "perplexity", "vertex")
@@ -89,6 +91,8 @@ def parse_model(spec: str, config: Config) -> ModelRef:
 
 
 def _did_you_mean(word: str, candidates: object) -> str:
+    import difflib
+
     matches = difflib.get_close_matches(word, list(candidates), n=3)  # type: ignore[arg-type]
     return f" (did you mean {', '.join(matches)}?)" if matches else ""
 
@@ -98,6 +102,8 @@ def default_model_of(provider: str) -> str:
 
 
 def capabilities(ref: ModelRef) -> Capabilities:
+    from .base import Capabilities
+
     entry = catalogue()[ref.provider]
     spec = entry["models"].get(ref.name) or entry["unknown_model"]
     return Capabilities(
@@ -171,6 +177,8 @@ def _missing_key_message(provider: str) -> str:
 
 def provider_settings(provider: str, config: Config, *, timeout: float | None = None) -> ProviderSettings:
     """Everything a provider needs to connect; raises ConfigError when a key is missing."""
+    from .base import ProviderSettings
+
     if not has_credentials(provider, config):
         raise ConfigError(_missing_key_message(provider))
     base = {
