@@ -102,6 +102,40 @@ def _system(repl: Repl, arg: str) -> None:
     repl.dim("System prompt cleared." if arg == "-" else "System prompt set.")
 
 
+@command("image", "/image PATH", "Attach an image (path or URL) to your next message.")
+def _image(repl: Repl, arg: str) -> None:
+    _attach(repl, _require_arg(arg, "/image PATH"), "image")
+
+
+@command("audio", "/audio PATH", "Attach an audio file (path or URL) to your next message.")
+def _audio(repl: Repl, arg: str) -> None:
+    _attach(repl, _require_arg(arg, "/audio PATH"), "audio")
+
+
+def _attach(repl: Repl, arg: str, kind: str) -> None:
+    import shlex
+
+    from . import media
+    from .providers import registry
+
+    # A path dropped into a terminal arrives quoted or with escaped spaces; an
+    # unquoted path with spaces is taken as it is.
+    try:
+        words = shlex.split(arg)
+    except ValueError:
+        words = []
+    source = words[0] if len(words) == 1 else arg
+    if source == "-":
+        raise UsageError("In a conversation stdin is the keyboard; give a path or a URL.")
+    repl.pending_parts.append(media.load(source, expect=kind))
+    count = len(repl.pending_parts)
+    waiting = f" ({count} attachments waiting)" if count > 1 else ""
+    repl.dim(f"Attached {source}; it goes with your next message{waiting}.")
+    if not registry.capabilities(repl.ref).accepts(kind):
+        noun = "images" if kind == "image" else "audio"
+        repl.note(f"{repl.ref} cannot take {noun}; switch with /model before you send it.")
+
+
 @command("retry", "/retry", "Ask for the last answer again.")
 def _retry(repl: Repl, arg: str) -> None:
     if not repl.retry():

@@ -208,3 +208,53 @@ def test_session_media_is_resent_on_later_turns_and_across_providers(
     contents = fake_gemini.generation_requests[-1].json["contents"]
     assert [c["role"] for c in contents] == ["user", "model", "user", "model", "user", "model", "user"]
     assert gemini_inline(contents[0]["parts"][1]) == ("image/png", car_bytes)
+
+
+# --- the REPL's /image and /audio ----------------------------------------------------------------------------
+
+
+def test_repl_image_and_audio_attach_to_the_next_turn(spawn_mmcli, mmcli_env, fake_gemini, tmp_path):
+    import re
+
+    import pexpect
+
+    prompt = re.escape("gemini:gemini-2.5-flash") + r"(\x1b\[0m)?> "
+    diagram = write(tmp_path, "my diagram.png", image_bytes((48, 36)))
+    question = write(tmp_path, "question.wav", wav_bytes())
+    fake_gemini.queue(Reply(text="It is a square."), Reply(text="Still a square."))
+    child = spawn_mmcli(["chat", "-m", "gemini:gemini-2.5-flash", "-S", "pics"], mmcli_env)
+    child.expect(prompt)
+    child.sendline("/help")
+    child.expect(prompt)
+    assert "/image PATH" in child.before and "/audio PATH" in child.before
+    child.sendline(f"/image '{diagram}'")  # quoted, as a terminal pastes a dropped file
+    child.expect("Attached")
+    child.expect(prompt)
+    child.sendline("/audio " + str(tmp_path / "nope.wav"))
+    child.expect("nope.wav does not exist")
+    child.expect(prompt)
+    child.sendline(f"/audio {question}")
+    child.expect(r"2 attachments waiting")
+    child.expect(prompt)
+    child.sendline("Answer the spoken question")
+    child.expect("It is a square.")
+    child.expect(prompt)
+    child.sendline("And now?")
+    child.expect("Still a square.")
+    child.expect(prompt)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    first, second = fake_gemini.generation_requests
+    [turn] = first.json["contents"]
+    assert turn["parts"][0] == {"text": "Answer the spoken question"}
+    assert [gemini_inline(p) for p in turn["parts"][1:]] == [
+        ("image/png", Path(diagram).read_bytes()),
+        ("audio/wav", Path(question).read_bytes()),
+    ]
+    # The attachments went with that turn only; the next turn re-sends them as history.
+    contents = second.json["contents"]
+    assert [len(c["parts"]) for c in contents] == [3, 1, 1]
+    assert gemini_inline(contents[0]["parts"][1])[1] == Path(diagram).read_bytes()
