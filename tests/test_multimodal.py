@@ -9,6 +9,7 @@ import io
 import wave
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.fakes import Reply
@@ -142,6 +143,18 @@ def test_gemini_gets_inline_image_and_audio(run_mmcli, mmcli_env, fake_gemini, t
     assert text == {"text": "Answer the spoken question"}
     assert gemini_inline(image) == ("image/png", Path(diagram).read_bytes())
     assert gemini_inline(audio) == ("audio/mp3", MP3)  # Gemini's spelling of audio/mpeg
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs commands/common.user_message to take a PDF given with -i as a document (see the lead's note)",
+)
+def test_a_pdf_given_with_i_goes_as_a_document(run_mmcli, mmcli_env, fake_anthropic, tmp_path):
+    report = write(tmp_path, "report.pdf", PDF)
+    done = run_mmcli(["chat", "-m", "claude-haiku-4-5", "-i", report, "Summarise section 2"], mmcli_env)
+    assert done.returncode == 0, done.stderr
+    blocks = fake_anthropic.generation_requests[-1].json["messages"][0]["content"]
+    assert blocks[1]["type"] == "document" and blocks[1]["source"]["media_type"] == "application/pdf"
 
 
 # --- refusals ---------------------------------------------------------------------------------------------
