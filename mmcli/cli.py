@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import analyze_image, cache, chat, models, sessions, transcribe
+from .commands import analyze_image, cache, chat, compare, models, sessions, transcribe
 
 app = typer.Typer(
     name="mmcli",
@@ -50,6 +50,7 @@ def root(
 app.command("chat")(chat.chat)
 app.command("models")(models.models)
 app.command("transcribe")(transcribe.transcribe)
+app.command("compare")(compare.compare)
 app.command("analyze-image")(analyze_image.analyze_image)
 app.add_typer(cache.app, name="cache")
 app.add_typer(sessions.app, name="sessions")
