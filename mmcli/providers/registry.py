@@ -67,10 +67,19 @@ def parse_model(spec: str, config: Config) -> ModelRef:
     spec = spec.strip()
     if not spec:
         raise UsageError("The model name is empty; give one like openai:gpt-4o-mini.")
-    seen: set[str] = set()
-    while spec in config.aliases and spec not in seen:
-        seen.add(spec)
-        spec = config.aliases[spec]
+    target, seen = spec, set()
+    while target in config.aliases and target not in seen:
+        seen.add(target)
+        target = config.aliases[target]
+    try:
+        return _parse_plain(target, config)
+    except ConfigError as exc:
+        if not seen:
+            raise
+        raise ConfigError(f"Alias '{spec}' in {config.path.name} is broken: {exc.message}") from None
+
+
+def _parse_plain(spec: str, config: Config) -> ModelRef:
     provider, sep, name = spec.partition(":")
     if sep:
         if provider not in PROVIDERS:

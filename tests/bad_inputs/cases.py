@@ -1,0 +1,90 @@
+"""The corpus. ``{name}`` in an argument is replaced by the path of that file
+from ``files.make_all``; ``server`` scripts the fake that would answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tests.fakes import Reply
+
+CHAT = ["chat", "-m", "openai:gpt-4o-mini"]
+CLAUDE = ["chat", "-m", "anthropic:claude-haiku-4-5"]
+GEMINI = ["chat", "-m", "gemini-2.5-flash"]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: list[str]
+    exit_code: int
+    phrase: str  # must appear in the error sentence (case-insensitive)
+    stdin: bytes | None = None
+    server: tuple[str, tuple[Reply, ...]] | None = None  # (fake fixture name, replies)
+    config: str = "retries = 0\n"
+    dotenv: str | None = None  # written to the working directory's .env
+    drop_env: tuple[str, ...] = ()
+    usage_block: bool = False  # Typer's own usage errors may span several lines
+    needs_non_root: bool = False  # root reads every file, so "unreadable" cannot be staged
+    env: dict[str, str] = field(default_factory=dict)
+
+
+CASES: list[Case] = [
+    # --- broken media given to chat ---------------------------------------------------------------
+    Case("zero-byte-image", [*CHAT, "-i", "{empty.png}", "Describe"], 2, "empty.png"),
+    Case("truncated-png", [*CHAT, "-i", "{truncated.png}", "Describe"], 2, "truncated.png"),
+    Case("truncated-jpeg", [*CHAT, "-i", "{truncated.jpg}", "Describe"], 2, "truncated.jpg"),
+    Case("corrupt-jpeg", [*CHAT, "-i", "{corrupt.jpg}", "Describe"], 2, "corrupt.jpg"),
+    Case("text-named-png", [*CHAT, "-i", "{text.png}", "Describe"], 2, "not an image"),
+    Case("decompression-bomb", [*CHAT, "-i", "{huge.png}", "Describe"], 2, "huge.png"),
+    Case("directory-as-file", [*CHAT, "-i", "{a-directory.png}", "Describe"], 2, "directory"),
+    Case("missing-file", [*CHAT, "-i", "nowhere/missing.png", "Describe"], 2, "missing.png"),
+    Case("unreadable-file", [*CHAT, "-i", "{unreadable.png}", "Describe"], 2, "unreadable.png",
+         needs_non_root=True),
+    Case("zero-byte-audio", [*GEMINI, "-a", "{empty.wav}", "Listen"], 2, "empty.wav"),
+    Case("truncated-wav", [*GEMINI, "-a", "{truncated.wav}", "Listen"], 2, "truncated.wav"),
+    Case("corrupt-mp3", [*GEMINI, "-a", "{corrupt.mp3}", "Listen"], 2, "corrupt.mp3"),
+    Case("image-given-as-audio", [*GEMINI, "-a", "{good.png}", "Listen"], 2, "not an audio file"),
+    Case("audio-to-anthropic", [*CLAUDE, "-a", "{good.wav}", "Listen"], 2, "cannot take audio"),
+    # --- stdin -----------------------------------------------------------------------------------
+    Case("invalid-utf8-stdin", [*CHAT, "Summarise"], 2, "UTF-8", stdin=b"caf\xe9 \xff\xfe"),
+    Case("binary-stdin", [*CHAT, "Summarise"], 2, "binary", stdin=b"\x00\x01\x02PK\x03\x04" * 20),
+    Case("empty-prompt", [*CHAT, ""], 2, "prompt is empty", stdin=b""),
+    # --- options ---------------------------------------------------------------------------------
+    Case("temperature-out-of-range", [*CHAT, "-t", "7", "Hi"], 2, "temperature"),
+    Case("negative-max-tokens", [*CHAT, "--max-tokens", "-5", "Hi"], 2, "max-tokens", usage_block=True),
+    Case("unknown-option", [*CHAT, "--frobnicate", "Hi"], 2, "no such option", usage_block=True),
+    # --- configuration ---------------------------------------------------------------------------
+    Case("malformed-config-toml", [*CHAT, "Hi"], 3, "config.toml", config="timeout = [1,\n"),
+    Case("wrong-type-in-config", [*CHAT, "Hi"], 3, "timeout", config='timeout = "soon"\n'),
+    Case("malformed-dotenv", [*CHAT, "Hi"], 3, ".env", dotenv="OPENAI_API_KEY='never closed\nA B C\n"),
+    Case("unknown-provider", ["chat", "-m", "acme:model-1", "Hi"], 3, "unknown provider"),
+    Case("unknown-model", ["chat", "-m", "mystery-9000", "Hi"], 3, "unknown model or alias"),
+    Case("unknown-alias-in-config", ["chat", "-m", "fast", "Hi"], 3, "alias 'fast'",
+         config='retries = 0\n[aliases]\nfast = "nowhere:thing"\n'),
+    Case("missing-key", [*CLAUDE, "Hi"], 3, "ANTHROPIC_API_KEY", drop_env=("ANTHROPIC_API_KEY",)),
+    # --- provider failures -----------------------------------------------------------------------
+    Case("rejected-key-401", [*CHAT, "Hi"], 3, "OPENAI_API_KEY",
+         server=("fake_openai", (Reply(status=401, error_message="Incorrect API key"),))),
+    Case("rejected-key-403-anthropic", [*CLAUDE, "Hi"], 3, "ANTHROPIC_API_KEY",
+         server=("fake_anthropic", (Reply(status=403, error_message="forbidden"),))),
+    Case("rate-limit-never-clears", [*CHAT, "Hi"], 1, "rate limit", config="retries = 1\n",
+         server=("fake_openai", (Reply(status=429, retry_after="0"),) * 3)),
+    Case("server-error", ["chat", "-m", "gemini-2.5-flash", "Hi"], 1, "server error",
+         server=("fake_gemini", (Reply(status=500, error_message="internal"),))),
+    Case("connection-cut-mid-stream", [*CLAUDE, "Hi"], 1, "anthropic",
+         server=("fake_anthropic", (Reply(text="one two three four five six seven", cut_after_chunks=2),))),
+    Case("server-never-answers", [*CHAT, "--timeout", "1", "Hi"], 1, "did not answer within 1 s",
+         server=("fake_openai", (Reply(hang=True),))),
+    Case("nothing-listens", ["chat", "-m", "ollama:llama3.2", "Hi"], 1, "cannot reach",
+         env={"OLLAMA_HOST": "http://127.0.0.1:9"}),
+    # --- other commands --------------------------------------------------------------------------
+    Case("analyze-missing-image", ["analyze-image", "-m", "gpt-4o-mini", "nowhere/photo.jpg"], 2, "photo.jpg"),
+    Case("analyze-only-corrupt-image", ["analyze-image", "-m", "gpt-4o-mini", "{corrupt.jpg}"], 2, "corrupt.jpg"),
+    Case("analyze-text-as-image", ["analyze-image", "-m", "gpt-4o-mini", "{notes.txt}"], 2, "notes.txt"),
+    Case("transcribe-zero-byte", ["transcribe", "-m", "openai:whisper-1", "{empty.wav}"], 2, "empty.wav"),
+    Case("transcribe-with-anthropic", ["transcribe", "-m", "claude-haiku-4-5", "{good.wav}"], 2, "anthropic"),
+    Case("transcribe-an-image", ["transcribe", "-m", "openai:whisper-1", "{good.png}"], 2, "not an audio file"),
+    Case("compare-unknown-provider", ["compare", "Hi", "-m", "gpt-4o-mini", "-m", "acme:x"], 3, "acme"),
+    Case("sessions-show-unknown", ["sessions", "show", "no-such-session"], 2, "no-such-session"),
+    Case("cache-clear-bad-age", ["cache", "clear", "--older-than", "yesterday"], 2, "yesterday"),
+]
