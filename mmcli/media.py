@@ -31,6 +31,7 @@ from mmcli.media_limits import (
     DOWNLOAD_TIMEOUT_S,
     GIF,
     JPEG,
+    MAX_AUDIO_INPUT_BYTES,
     MAX_INPUT_BYTES,
     OPENAI_TRANSCRIPTION_AUDIO_TYPES,
     PNG,
@@ -335,7 +336,9 @@ def load(source: str, *, stdin: BinaryIO | None = None, expect: str | None = Non
     message that says what the file looks like instead.
     """
     name = _display_name(source)
-    data = _read_source(source, name, stdin)
+    # Audio may be hours long: transcription splits or uploads it, so it gets a larger cap.
+    cap = MAX_AUDIO_INPUT_BYTES if expect == "audio" else MAX_INPUT_BYTES
+    data = _read_source(source, name, stdin, cap)
     if not data:
         raise UsageError(f"{name} is empty.")
     found = sniff(data)
@@ -358,33 +361,33 @@ def _display_name(source: str) -> str:
     return "stdin" if source == "-" else source
 
 
-def _read_source(source: str, name: str, stdin: BinaryIO | None) -> bytes:
+def _read_source(source: str, name: str, stdin: BinaryIO | None, cap: int) -> bytes:
     if source == "-":
-        return _read_stdin(stdin)
+        return _read_stdin(stdin, cap)
     if source.startswith(("http://", "https://")):
-        return _read_url(source)
-    return _read_file(source, name)
+        return _read_url(source, cap)
+    return _read_file(source, name, cap)
 
 
-def _read_stdin(stream: BinaryIO | None) -> bytes:
+def _read_stdin(stream: BinaryIO | None, cap: int) -> bytes:
     if stream is None:
         stream = sys.stdin.buffer
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
         raise UsageError("- means read the file from stdin, but stdin is a terminal; pipe the file in.")
-    return _read_capped(stream, "stdin")
+    return _read_capped(stream, "stdin", cap)
 
 
-def _read_file(source: str, name: str) -> bytes:
+def _read_file(source: str, name: str, cap: int) -> bytes:
     path = Path(source).expanduser()
     try:
         size = path.stat().st_size
         if path.is_dir():
             raise UsageError(f"{name} is a directory, not a file.")
-        if size > MAX_INPUT_BYTES:
-            raise UsageError(f"{name} is too large ({_mb(size)}; mmcli reads files up to {_mb(MAX_INPUT_BYTES)}).")
+        if size > cap:
+            raise UsageError(f"{name} is too large ({_mb(size)}; mmcli reads files up to {_mb(cap)}).")
         with path.open("rb") as stream:
-            return _read_capped(stream, name)
+            return _read_capped(stream, name, cap)
     except FileNotFoundError:
         raise UsageError(f"{name} does not exist.") from None
     except PermissionError:
@@ -395,19 +398,19 @@ def _read_file(source: str, name: str) -> bytes:
         raise UsageError(f"{name} cannot be read ({error.strerror or error}).") from None
 
 
-def _read_capped(stream: BinaryIO, name: str) -> bytes:
+def _read_capped(stream: BinaryIO, name: str, cap: int) -> bytes:
     # Chunked, because read(cap) would reserve the whole cap up front.
     chunks: list[bytes] = []
     total = 0
     while chunk := stream.read(1024 * 1024):
         total += len(chunk)
-        if total > MAX_INPUT_BYTES:
-            raise UsageError(f"{name} is larger than the {_mb(MAX_INPUT_BYTES)} mmcli reads.")
+        if total > cap:
+            raise UsageError(f"{name} is larger than the {_mb(cap)} mmcli reads.")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _read_url(url: str) -> bytes:
+def _read_url(url: str, cap: int) -> bytes:
     import socket
     import urllib.error
     import urllib.request
@@ -416,11 +419,9 @@ def _read_url(url: str) -> bytes:
     try:
         with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
             declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > MAX_INPUT_BYTES:
-                raise UsageError(
-                    f"{url} is too large ({_mb(int(declared))}; mmcli downloads up to {_mb(MAX_INPUT_BYTES)})."
-                )
-            return _read_capped(response, url)
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise UsageError(f"{url} is too large ({_mb(int(declared))}; mmcli downloads up to {_mb(cap)}).")
+            return _read_capped(response, url, cap)
     except urllib.error.HTTPError as error:
         raise UsageError(f"Could not download {url} (HTTP {error.code} {error.reason}).") from None
     except urllib.error.URLError as error:

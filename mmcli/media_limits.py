@@ -190,6 +190,8 @@ PROVIDER_LIMITS: dict[str, ProviderLimits] = {
 # Inputs larger than this are refused before they are read in full: no
 # provider takes more inline, and it bounds memory for a mistaken path or URL.
 MAX_INPUT_BYTES = 100 * MB
+# Long recordings for `transcribe` (split, or uploaded to Gemini's file API, which takes 2 GB).
+MAX_AUDIO_INPUT_BYTES = 2048 * MB
 
 # Seconds to wait for a URL's server between bytes.
 DOWNLOAD_TIMEOUT_S = 30.0
