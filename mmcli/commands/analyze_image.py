@@ -121,16 +121,28 @@ analyze_image.__doc__ = (analyze_image.__doc__ or "") + "\n" + EXAMPLES
 class _Job:
     """What every request of one invocation shares."""
 
-    def __init__(self, **settings: Any) -> None:
-        self.config: Config = settings["config"]
-        self.model: ModelRef = settings["model"]
-        self.prompt: str = settings["prompt"]
-        self.system: str | None = settings["system"]
-        self.temperature: float | None = settings["temperature"]
-        self.max_tokens: int | None = settings["max_tokens"]
-        self.fallbacks: list[ModelRef] = settings["fallbacks"]
-        self.use_cache: bool = settings["use_cache"]
-        self.timeout: float | None = settings["timeout"]
+    def __init__(
+        self,
+        *,
+        config: Config,
+        model: ModelRef,
+        prompt: str,
+        system: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        fallbacks: list[ModelRef],
+        use_cache: bool,
+        timeout: float | None,
+    ) -> None:
+        self.config = config
+        self.model = model
+        self.prompt = prompt
+        self.system = system
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.fallbacks = fallbacks
+        self.use_cache = use_cache
+        self.timeout = timeout
 
     def request(self, parts: list[Part]) -> Request:
         # Prompt first, then the images: the same message `chat -i IMG PROMPT`
