@@ -36,8 +36,8 @@ LIVE_REFRESH_PER_SECOND = 8
 # Below this many terminal columns per model, columns become stacked panels.
 MIN_COLUMN_WIDTH = 40
 
-WAITING, STREAMING, OK, ERROR, REFUSED, INTERRUPTED = "waiting", "streaming", "ok", "error", "refused", "interrupted"
-FAILED = (ERROR, REFUSED, INTERRUPTED)
+WAITING, STREAMING, OK, ERROR, REFUSED = "waiting", "streaming", "ok", "error", "refused"
+FAILED = (ERROR, REFUSED)
 
 
 class Column:
@@ -152,7 +152,7 @@ class View:
     def done(self, column: Column) -> None:
         pass
 
-    def stop(self, *, summary: bool = True) -> None:
+    def stop(self) -> None:
         pass
 
 
@@ -220,7 +220,7 @@ def summary_table(columns: list[Column], *, plain: bool) -> Any:
     )
     for index, header in enumerate(SUMMARY_HEADERS):
         table.add_column(header, justify="left" if index < 2 else "right", no_wrap=index > 0, overflow="fold")
-    styles = {OK: "green", ERROR: "red", REFUSED: "yellow", INTERRUPTED: "yellow"}
+    styles = {OK: "green", ERROR: "red", REFUSED: "yellow"}
     for column, row in zip(columns, summary_rows(columns), strict=True):
         cells = [Text(cell) for cell in row]
         if not plain:
@@ -293,12 +293,11 @@ class PlainView(View):
         if column.citations:
             self.stream.write("\n" + citations_text(column.citations))
 
-    def stop(self, *, summary: bool = True) -> None:
+    def stop(self) -> None:
         with self._lock:
             self._advance()
-            if summary:
-                self.stream.write("\n" + plain_table(self.columns))
-                self.stream.flush()
+            self.stream.write("\n" + plain_table(self.columns))
+            self.stream.flush()
 
 
 def plain_table(columns: list[Column]) -> str:
@@ -462,13 +461,12 @@ class LiveView(View):
             ))
         return Group(*panels)
 
-    def stop(self, *, summary: bool = True) -> None:
+    def stop(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
         self.console.print(self.renderable(live=False))
-        if summary:
-            self.console.print(summary_table(self.columns, plain=False))
+        self.console.print(summary_table(self.columns, plain=False))
         cached = [c for c in self.columns if c.answer is not None and c.answer.cached]
         if cached and self.notes is not None:
             self.notes.print("(cached answers; --no-cache asks the models again)", style="dim")

@@ -88,11 +88,15 @@ def compare(
         raise UsageError('The prompt is empty; give one, e.g. mmcli compare "Hello" -m A -m B, or pipe text in.')
     turn = user_message(text, images=image, audio=audio, files=file)
     request = Request(model=refs[0], messages=[turn], system=system, temperature=temperature, max_tokens=max_tokens)
-    columns = run(request, refs, config, json_output=json_output, use_cache=not no_cache, timeout=timeout)
+    columns, interrupted = run(request, refs, config, json_output=json_output, use_cache=not no_cache, timeout=timeout)
     if json_output:
         from .common import print_json
 
         print_json({"prompt": text, "results": [_result_json(c) for c in columns]})
+    if interrupted:
+        from ..errors import Interrupted
+
+        raise Interrupted("Interrupted; the answers that had arrived are shown.")
     _exit_status(columns)
 
 
@@ -122,14 +126,18 @@ def run(
     json_output: bool,
     use_cache: bool,
     timeout: float | None,
-) -> list[Column]:
-    """Answer ``request`` with every model at once, each in its own thread with its own Column."""
+) -> tuple[list[Column], bool]:
+    """Answer ``request`` with every model at once, each in its own thread with its own Column.
+
+    Returns the columns and whether Ctrl-C cut the wait short (unfinished
+    columns then hold what had arrived, marked as errors).
+    """
     import sys
     import threading
     from dataclasses import replace
 
     from .. import compare_view, render
-    from ..errors import Interrupted
+    from ..errors import EXIT_INTERRUPTED
 
     columns = [compare_view.Column(ref) for ref in refs]
     view: compare_view.View
@@ -157,6 +165,7 @@ def run(
     threads = [
         threading.Thread(target=work, args=(i,), name=f"compare-{ref}", daemon=True) for i, ref in enumerate(refs)
     ]
+    interrupted = False
     view.start()
     try:
         for thread in threads:
@@ -165,15 +174,14 @@ def run(
             while thread.is_alive():
                 thread.join(0.1)  # a short wait, so Ctrl-C reaches this thread
     except KeyboardInterrupt:
+        interrupted = True
         for column in columns:
             if not column.done:
-                column.fail(compare_view.INTERRUPTED, "Interrupted.", 130)
-        view.stop(summary=False)
-        raise Interrupted("Interrupted; the other answers were not waited for.") from None
+                column.fail(compare_view.ERROR, "Interrupted before the answer was complete.", EXIT_INTERRUPTED)
     view.stop()
     for note in dict.fromkeys(notes):
         print(note, file=sys.stderr, flush=True)
-    return columns
+    return columns, interrupted
 
 
 def _answer_into(
@@ -195,22 +203,23 @@ def _answer_into(
 
 
 def _result_json(column: Column) -> dict[str, object]:
+    """Answer.to_json's object with the column's status and error; a failed model keeps
+    whatever text had arrived, and costs null (nothing complete was bought)."""
     from ..engine import Answer
 
     answer = column.answer or Answer(model=column.ref, text=column.text)
-    document = answer.to_json(None)
-    failed = column.status != "ok"
-    document.update({
+    document: dict[str, object] = {
         "model": column.ref.name,
         "provider": column.ref.provider,
+        "answer": answer.text,
         "status": column.status,
         "error": column.error,
-        "total_s": None if column.total_s is None else round(column.total_s, 3),
-    })
-    if failed:
-        document.update({"ttft_s": answer.ttft_s and round(answer.ttft_s, 3), "cost_usd": None, "cached": False})
-    keys = ("model", "provider", "answer", "status", "error")
-    return {**{k: document[k] for k in keys}, **{k: v for k, v in document.items() if k not in keys}}
+    }
+    document.update({k: v for k, v in answer.to_json(None).items() if k not in document})
+    document["total_s"] = None if column.total_s is None else round(column.total_s, 3)
+    if column.status != "ok":
+        document["cost_usd"] = None
+    return document
 
 
 def _exit_status(columns: list[Column]) -> None:
