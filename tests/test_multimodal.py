@@ -9,7 +9,6 @@ import io
 import wave
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from tests.fakes import Reply
@@ -145,10 +144,6 @@ def test_gemini_gets_inline_image_and_audio(run_mmcli, mmcli_env, fake_gemini, t
     assert gemini_inline(audio) == ("audio/mp3", MP3)  # Gemini's spelling of audio/mpeg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs commands/common.user_message to take a PDF given with -i as a document (see the lead's note)",
-)
 def test_a_pdf_given_with_i_goes_as_a_document(run_mmcli, mmcli_env, fake_anthropic, tmp_path):
     report = write(tmp_path, "report.pdf", PDF)
     done = run_mmcli(["chat", "-m", "claude-haiku-4-5", "-i", report, "Summarise section 2"], mmcli_env)

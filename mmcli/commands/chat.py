@@ -72,7 +72,8 @@ def chat(
 
     check_temperature(temperature)
     config = config_module.load()
-    piped = read_piped_text() if stdin_is_piped() and "-" not in (image or []) + (audio or []) else None
+    stdin_is_a_file = "-" in [*(image or []), *(audio or []), *(file or [])]
+    piped = read_piped_text() if stdin_is_piped() and not stdin_is_a_file else None
     text = combine_prompt(prompt, piped)
     if not text and not (image or audio or file):
         if prompt is None and piped is None and stdout_is_terminal():

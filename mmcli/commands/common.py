@@ -92,8 +92,21 @@ def user_message(
     if sources:
         from .. import media
 
-        parts += [media.load(source, expect=kind) for kind, source in sources]
+        parts += [_attachment(media, kind, source) for kind, source in sources]
     return Message(role="user", parts=parts)
+
+
+def _attachment(media, kind: str, source: str):  # type: ignore[no-untyped-def]
+    """-a and --file take one kind; -i takes an image or a PDF (`mmcli chat -i report.pdf`)."""
+    from ..errors import UsageError
+
+    if kind != "image":
+        return media.load(source, expect=kind)
+    part = media.load(source)
+    if part.kind not in ("image", "document"):
+        name = "stdin" if source == "-" else source
+        raise UsageError(f"{name} is not an image or a PDF document (it looks like audio); attach it with -a.")
+    return part
 
 
 def resolve_models(specs: list[str] | None, config: Config) -> list[ModelRef]:
