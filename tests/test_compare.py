@@ -266,3 +266,20 @@ def test_a_narrow_terminal_stacks_the_answers(spawn_mmcli, mmcli_env, fake_opena
     final = screen[screen.rindex("╭─ openai:gpt-4o-mini") :]
     assert final.index("Stacked one.") < final.index("anthropic:claude-haiku-4-5") < final.index("Stacked two.")
     assert "Summary" in final
+
+
+def test_ctrl_c_keeps_the_answers_that_arrived(spawn_mmcli, mmcli_env, fake_openai, fake_anthropic):
+    fake_openai.queue(Reply(text="The quick answer."))
+    fake_anthropic.queue(Reply(hang=True))
+    child = spawn_mmcli(["compare", "Hi", "-m", "gpt-4o-mini", "-m", "claude-haiku-4-5"], pty_env(mmcli_env),
+                        dimensions=(40, 120))
+    child.expect("ok · ")  # the quick answer's column is finished
+    fake_anthropic.wait_for_requests(1, timeout=30)
+    child.sendintr()
+    screen = plain_screen(child)
+    assert child.exitstatus == 130, screen
+    summary = screen[screen.rindex("Summary") :]
+    assert re.search(r"openai:gpt-4o-mini\s+ok\b", summary), summary
+    assert re.search(r"anthropic:claude-haiku-4-5\s+error\b", summary), summary
+    assert "The quick answer." in screen
+    assert "Interrupted before the answer was complete" in screen and "Traceback" not in screen

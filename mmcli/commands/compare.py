@@ -231,7 +231,8 @@ def _exit_status(columns: list[Column]) -> None:
     if not failed:
         return
     for column in failed:
-        report(f"{column.ref}: {column.error}")
+        error = column.error or "failed."
+        report(error if error.startswith(str(column.ref)) else f"{column.ref}: {error}")
     codes = {c.exit_code for c in failed}
     code = codes.pop() if len(failed) == len(columns) and len(codes) == 1 else 1
     raise SystemExit(code)
