@@ -29,6 +29,10 @@ def citations_text(urls: list[str]) -> str:
     return "Sources:\n" + "".join(f"{n}. {url}\n" for n, url in enumerate(urls, 1))
 
 
+def _has_text(line: list[Any]) -> bool:
+    return any(segment.text for segment in line)
+
+
 class BlockSplitter:
     """Splits streamed Markdown into complete blocks and the unfinished tail.
 
@@ -135,6 +139,7 @@ class TerminalSink:
         self.console = console
         self.notes = notes
         self._splitter = BlockSplitter()
+        self._printed_any = False
         self._live: Any = None
         self._tail = _LiveTail("")
 
@@ -142,6 +147,7 @@ class TerminalSink:
         from rich.live import Live
 
         self._splitter = BlockSplitter()
+        self._printed_any = False
         self._tail = _LiveTail(f"{model} is thinking…")
         self._live = Live(
             self._tail,
@@ -160,7 +166,29 @@ class TerminalSink:
         self._tail.text = self._splitter.tail
         self._tail.answering = True
         if finished:
-            self.console.print(markdown("".join(finished)))
+            self._print_block("".join(finished))
+
+    def _print_block(self, text: str) -> None:
+        """Print finished blocks exactly as Rich lays out a whole document.
+
+        Rich separates the top-level elements of one Markdown by one blank
+        line, but some elements rendered alone (lists, quotes, tables) open
+        with a blank line of their own. So: trim the block's outer empty
+        lines and put one blank line between blocks.
+        """
+        from rich.segment import SegmentLines
+
+        lines = self.console.render_lines(markdown(text), self.console.options, pad=False)
+        while lines and not _has_text(lines[0]):
+            lines.pop(0)
+        while lines and not _has_text(lines[-1]):
+            lines.pop()
+        if not lines:
+            return
+        if self._printed_any:
+            lines.insert(0, [])  # one print, so the live region is redrawn once
+        self.console.print(SegmentLines(lines, new_lines=True))
+        self._printed_any = True
 
     def _close(self) -> None:
         if self._live is not None:
@@ -168,7 +196,7 @@ class TerminalSink:
             self._live = None
         rest = self._splitter.flush()
         if rest.strip():
-            self.console.print(markdown(rest))
+            self._print_block(rest)
 
     def finish(self, answer: Answer) -> None:
         self._close()
