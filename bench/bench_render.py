@@ -14,7 +14,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import RUNS, report  # noqa: E402
-
 from rich.console import Console  # noqa: E402
 
 from mmcli.conversation import ModelRef  # noqa: E402

@@ -251,7 +251,9 @@ def test_unknown_provider_or_model_is_a_config_error(run_mmcli, mmcli_env, spec)
 def test_dotenv_in_cwd_is_read_but_never_overrides_the_environment(run_mmcli, mmcli_env, fake_openai, tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    (project / ".env").write_text("OPENAI_API_KEY=sk-from-dotenv-0123456789\nANTHROPIC_API_KEY=sk-ant-dotenv-01234567\n")
+    (project / ".env").write_text(
+        "OPENAI_API_KEY=sk-from-dotenv-0123456789\nANTHROPIC_API_KEY=sk-ant-dotenv-01234567\n"
+    )
     env = only_keys(mmcli_env, "ANTHROPIC_API_KEY")
     done = run_mmcli(["chat", "-m", "gpt-4o-mini", "Hi"], env, cwd=project)
     assert done.returncode == 0, done.stderr

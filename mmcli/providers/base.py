@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from ..conversation import Request
 from ..errors import AuthenticationFailed, MmcliError, ProviderError, StreamInterrupted, one_sentence, redact
@@ -37,7 +37,7 @@ class Finish:
     resolved_model: str | None = None  # the model version that actually answered, when told
 
 
-Event = Union[TextDelta, Usage, Citations, Finish]
+Event = TextDelta | Usage | Citations | Finish
 
 
 @dataclass(frozen=True)
