@@ -9,15 +9,13 @@ would be about the sum.
 Two measurements, each the median of RUNS runs, compare and chat alternating
 in the same run:
 
-- "SDKs preloaded": a fresh process per run imports the three provider SDKs
-  (openai, anthropic, google-genai) *before* starting the clock, then runs
-  mmcli's own entry point. This isolates what compare adds: concurrency and
-  rendering. The target is a ratio <= 1.15.
 - "cold processes": `python -m mmcli ...` timed end to end, as a user sees it.
   compare must import three SDKs where chat on sonar imports one (openai);
-  imports hold the GIL, so threads cannot overlap them, and anthropic's alone
-  takes about 1.6 s on a typical laptop core. This ratio is reported, not
-  targeted.
+  it imports them in parallel worker processes. The target is a ratio <= 1.15.
+- "SDKs preloaded": a fresh process per run imports the three provider SDKs
+  (openai, anthropic, google-genai) *before* starting the clock, then runs
+  mmcli's own entry point. This isolates what compare adds besides imports:
+  concurrency and rendering.
 
 Run: python bench/bench_compare.py [runs]
 """
@@ -138,16 +136,16 @@ def main() -> None:
         for fake in fakes.values():
             fake.stop()
     warm_ratio, cold_ratio = warm_compare / warm_chat, cold_compare / cold_chat
-    verdict = "met" if warm_ratio <= TARGET else "MISSED"
+    verdict = "met" if cold_ratio <= TARGET else "MISSED"
     print(f"mmcli compare over {len(MODELS)} models (fake delays {', '.join(f'{v:g}s' for v in DELAYS.values())}) "
           f"vs mmcli chat on {SLOWEST} alone; median of {RUNS} runs each; sum of delays {sum(DELAYS.values()):g}s")
     report([
         ("SDKs preloaded: compare", f"{warm_compare:.2f}s"),
         ("SDKs preloaded: chat (slowest)", f"{warm_chat:.2f}s"),
-        ("SDKs preloaded: ratio", f"{warm_ratio:.2f}x (target <= {TARGET}x: {verdict})"),
+        ("SDKs preloaded: ratio", f"{warm_ratio:.2f}x"),
         ("cold processes: compare", f"{cold_compare:.2f}s"),
         ("cold processes: chat (slowest)", f"{cold_chat:.2f}s"),
-        ("cold processes: ratio", f"{cold_ratio:.2f}x (includes importing 3 SDKs instead of 1)"),
+        ("cold processes: ratio", f"{cold_ratio:.2f}x (target <= {TARGET}x: {verdict})"),
     ])
 
 

@@ -20,9 +20,13 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from multiprocessing.connection import Connection
+
     from ..compare_view import Column
     from ..config import Config
     from ..conversation import ModelRef, Request
+    from ..engine import Answer
 
 # -m is repeatable here, unlike chat's single ModelOption.
 ModelsOption = Annotated[
@@ -35,10 +39,13 @@ ModelsOption = Annotated[
 ]
 
 
-# Rough cost of importing each provider's SDK (anthropic's is the slowest by far).
-# Imports hold the GIL, so loading them one at a time, cheapest first, lets the
-# first requests go out while the other SDKs load instead of all waiting for all.
-_IMPORT_ORDER = {"openai": 0, "perplexity": 0, "ollama": 0, "compat": 0, "gemini": 1, "vertex": 1, "anthropic": 2}
+# Which SDK each provider loads, cheapest import first. Importing an SDK costs
+# hundreds of milliseconds of CPU (anthropic's well over a second), and imports
+# in threads are serialised by the GIL. So the first SDK's models run in this
+# process's threads, and every other SDK's models in a forked worker process
+# that imports its SDK on the other core meanwhile; the workers stream their
+# events back through a pipe.
+_SDK_OF = {"openai": 0, "perplexity": 0, "ollama": 0, "compat": 0, "gemini": 1, "vertex": 1, "anthropic": 2}
 _GATE_TIMEOUT_S = 10.0
 
 
@@ -151,20 +158,25 @@ def run(
         column.view = view
     notes: list[str] = []
 
-    # Each worker waits until the one before it in import order has its SDK loaded.
-    order = sorted(range(len(refs)), key=lambda i: _IMPORT_ORDER.get(refs[i].provider, 0))
-    previous = {order[k]: columns[order[k - 1]] for k in range(1, len(order))}
+    def answer(index: int, sink: object, note: Callable[[str], None]) -> None:
+        _answer_into(sink, replace(request, model=refs[index]), config, use_cache, timeout, note)  # type: ignore[arg-type]
+
+    groups = _sdk_groups(refs)
+    local, remote = groups[0], groups[1:]
+    if not _can_fork():
+        local, remote = [i for g in groups for i in g], []
+    workers = [_Worker(group, columns, answer, notes) for group in remote]  # forked before any thread starts
+    # Within this process, each model waits until the one before it has its SDK loaded.
+    previous = {local[k]: columns[local[k - 1]] for k in range(1, len(local))}
 
     def work(index: int) -> None:
-        column = columns[index]
         before = previous.get(index)
         if before is not None:
             before.ready.wait(_GATE_TIMEOUT_S)
-        _answer_into(column, replace(request, model=column.ref), config, use_cache, timeout, notes)
+        answer(index, columns[index], notes.append)
 
-    threads = [
-        threading.Thread(target=work, args=(i,), name=f"compare-{ref}", daemon=True) for i, ref in enumerate(refs)
-    ]
+    threads = [threading.Thread(target=work, args=(i,), name=f"compare-{refs[i]}", daemon=True) for i in local]
+    threads += [worker.relay for worker in workers]
     interrupted = False
     view.start()
     try:
@@ -178,21 +190,129 @@ def run(
         for column in columns:
             if not column.done:
                 column.fail(compare_view.ERROR, "Interrupted before the answer was complete.", EXIT_INTERRUPTED)
+    finally:
+        for worker in workers:
+            worker.stop()
     view.stop()
     for note in dict.fromkeys(notes):
         print(note, file=sys.stderr, flush=True)
     return columns, interrupted
 
 
+def _sdk_groups(refs: list[ModelRef]) -> list[list[int]]:
+    """Indexes of ``refs`` grouped by the SDK they load, cheapest import first."""
+    groups: dict[int, list[int]] = {}
+    for index, ref in enumerate(refs):
+        groups.setdefault(_SDK_OF.get(ref.provider, 0), []).append(index)
+    return [groups[key] for key in sorted(groups)]
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Pipe:
+    """The sending end shared by a worker's threads (Connection.send is not thread-safe)."""
+
+    def __init__(self, conn: Connection) -> None:
+        import threading
+
+        self.conn, self.lock = conn, threading.Lock()
+
+    def send(self, kind: str, index: int, payload: object) -> None:
+        with self.lock:
+            self.conn.send((kind, index, payload))
+
+
+class _RemoteSink:
+    """The engine Sink inside a worker process: every event goes down the pipe."""
+
+    def __init__(self, index: int, pipe: _Pipe) -> None:
+        self.index, self.pipe = index, pipe
+
+    def begin(self, model: ModelRef) -> None:
+        self.pipe.send("begin", self.index, model)
+
+    def delta(self, text: str) -> None:
+        self.pipe.send("delta", self.index, text)
+
+    def finish(self, answer: Answer) -> None:
+        self.pipe.send("finish", self.index, answer)
+
+    def abort(self, answer: Answer) -> None:
+        self.pipe.send("abort", self.index, answer)
+
+    def fail(self, status: str, message: str, exit_code: int, partial: Answer | None = None) -> None:
+        self.pipe.send("fail", self.index, (status, message, exit_code, partial))
+
+
+class _Worker:
+    """A forked process answering one SDK's models; a relay thread replays its events
+    onto the real columns here, so views never know the difference."""
+
+    def __init__(self, indexes: list[int], columns: list[Column], answer: Callable, notes: list[str]) -> None:
+        import multiprocessing
+        import threading
+
+        context = multiprocessing.get_context("fork")
+        self.receiver, sender = context.Pipe(duplex=False)
+        self.process = context.Process(target=_worker_main, args=(indexes, sender, answer), daemon=True)
+        self.process.start()
+        sender.close()
+        self.columns, self.notes = columns, notes
+        self.relay = threading.Thread(target=self._relay, name="compare-relay", daemon=True)
+
+    def _relay(self) -> None:
+        while True:
+            try:
+                kind, index, payload = self.receiver.recv()
+            except (EOFError, OSError):
+                return
+            if kind == "note":
+                self.notes.append(payload)
+            elif kind == "fail":
+                self.columns[index].fail(*payload)
+            else:
+                getattr(self.columns[index], kind)(payload)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(1.0)
+
+
+def _worker_main(indexes: list[int], conn: Connection, answer: Callable) -> None:
+    import threading
+
+    pipe = _Pipe(conn)
+
+    def note(text: str) -> None:
+        pipe.send("note", -1, text)
+
+    threads = [threading.Thread(target=answer, args=(i, _RemoteSink(i, pipe), note), daemon=True) for i in indexes]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:  # the parent records the interruption
+        pass
+    finally:
+        conn.close()
+
+
 def _answer_into(
-    column: Column, request: Request, config: Config, use_cache: bool, timeout: float | None, notes: list[str]
+    column: Column, request: Request, config: Config, use_cache: bool, timeout: float | None,
+    note: Callable[[str], None],
 ) -> None:
     """One model's answer into its column; any failure becomes that column's error."""
     from .. import compare_view, engine
     from ..errors import EXIT_PROVIDER, MmcliError, UsageError, one_sentence
 
     try:
-        engine.answer(request, config, column, fallbacks=(), use_cache=use_cache, timeout=timeout, notify=notes.append)
+        engine.answer(request, config, column, fallbacks=(), use_cache=use_cache, timeout=timeout, notify=note)
     except UsageError as exc:  # this model cannot take the input (check_accepts)
         column.fail(compare_view.REFUSED, exc.message, exc.exit_code)
     except MmcliError as exc:
