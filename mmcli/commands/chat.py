@@ -65,7 +65,7 @@ def chat(
     fallback: FallbackOption = None,
     timeout: TimeoutOption = None,
 ) -> None:
-    """Ask a model. One-shot with a PROMPT or piped stdin; interactive when run bare in a terminal."""
+    """Ask a model: one-shot with a PROMPT or piped stdin, interactive when run bare in a terminal."""
     from .. import config as config_module
     from ..render import stdout_is_terminal
     from .common import check_temperature, combine_prompt, read_piped_text, stdin_is_piped
