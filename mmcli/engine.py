@@ -178,20 +178,13 @@ def _answer(
     timeout: float | None,
     notify: Callable[[str], None],
 ) -> Answer:
-    from .store.db import StoreError
-
     if cache is not None:
-        try:
-            hit = cache.get(cache_key_of(request))
-        except StoreError as exc:
-            notify(f"Not using the response cache: {exc}")
-            hit, cache = None, None
+        hit = _lookup(cache, request, notify)
         if hit is not None:
-            cached = Answer.from_cache(hit)
-            sink.begin(cached.model)
-            sink.delta(cached.text)
-            sink.finish(cached)
-            return cached
+            sink.begin(hit.model)
+            sink.delta(hit.text)
+            sink.finish(hit)
+            return hit
 
     from .providers import registry
 
@@ -214,12 +207,29 @@ def _answer(
             notify(f"{exc} Falling back to {later[0]}.")
             continue
         if cache is not None and not result.incomplete and result.text:
-            try:
-                cache.put(cache_key_of(attempt), result.to_cache())
-            except StoreError as exc:
-                notify(f"The answer was not cached: {exc}")
+            _remember(cache, attempt, result, notify)
         return result
     raise ProviderError("No fallback model could take this input.")  # every fallback was skipped
+
+
+def _lookup(cache: Any, request: Request, notify: Callable[[str], None]) -> Answer | None:
+    from .store.db import StoreError
+
+    try:
+        entry = cache.get(cache_key_of(request))
+    except StoreError as exc:
+        notify(f"Not using the response cache: {exc}")
+        return None
+    return Answer.from_cache(entry) if entry is not None else None
+
+
+def _remember(cache: Any, request: Request, answer: Answer, notify: Callable[[str], None]) -> None:
+    from .store.db import StoreError
+
+    try:
+        cache.put(cache_key_of(request), answer.to_cache())
+    except StoreError as exc:
+        notify(f"The answer was not cached: {exc}")
 
 
 def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | None) -> Answer:
