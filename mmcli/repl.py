@@ -359,10 +359,21 @@ class Repl:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             # Create it private first: the history holds everything typed.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            self._forget_lines_with_secrets()
             self._readline.write_history_file(str(path))
             os.chmod(path, 0o600)
         except OSError as exc:
             self.note(f"The input history was not saved: {exc.strerror or exc}.")
+
+    def _forget_lines_with_secrets(self) -> None:
+        """A line that holds an API key (pasted by mistake) is not kept in the history file."""
+        from .errors import redact
+
+        readline = self._readline
+        for index in reversed(range(readline.get_current_history_length())):
+            line = readline.get_history_item(index + 1)  # readline counts from 1
+            if line and redact(line) != line:
+                readline.remove_history_item(index)
 
     # -- the loop ---------------------------------------------------------------
 

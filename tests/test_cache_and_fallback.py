@@ -110,12 +110,17 @@ def test_a_corrupt_cache_file_costs_nothing_but_the_cache(run_mmcli, mmcli_env, 
     assert "cache" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_cache_file_never_holds_an_api_key(run_mmcli, mmcli_env, fake_openai):
+def test_data_files_never_hold_an_api_key(run_mmcli, mmcli_env, fake_openai):
     key = mmcli_env["OPENAI_API_KEY"]
     fake_openai.queue(Reply(text=f"Your key is {key}"))
-    assert run_mmcli(["chat", "-m", "gpt-4o-mini", "Q"], mmcli_env).returncode == 0
-    for path in Path(mmcli_env["MMCLI_DATA_DIR"]).glob("cache.sqlite3*"):
-        assert key.encode() not in path.read_bytes()
+    done = run_mmcli(["chat", "-m", "gpt-4o-mini", "-S", "leaky", f"My key is {key}, remember it"], mmcli_env)
+    assert done.returncode == 0, done.stderr
+    files = list(Path(mmcli_env["MMCLI_DATA_DIR"]).glob("*.sqlite3*"))
+    assert {p.name for p in files} >= {"cache.sqlite3", "sessions.sqlite3"}
+    for path in files:
+        assert key.encode() not in path.read_bytes(), path
+    shown = run_mmcli(["sessions", "show", "leaky"], mmcli_env)
+    assert "My key is ***" in shown.stdout
 
 
 # --- retries --------------------------------------------------------------------------------------

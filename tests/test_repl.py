@@ -110,6 +110,18 @@ def test_a_conversation_sends_the_full_history_every_turn(spawn_mmcli, mmcli_env
     assert stat.S_IMODE(os.stat(history).st_mode) == 0o600
 
 
+def test_a_pasted_api_key_stays_out_of_the_history_and_the_session(spawn_mmcli, mmcli_env, fake_openai):
+    key = mmcli_env["OPENAI_API_KEY"]
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini", "-S", "pasted")
+    say(child, "An ordinary question")
+    say(child, f"oops {key}")
+    leave(child)
+    history = (Path(mmcli_env["MMCLI_DATA_DIR"]) / "repl_history").read_text()
+    assert "An ordinary question" in history and key not in history
+    parts = " ".join(p for _, p, _ in stored_messages(mmcli_env, "pasted"))
+    assert "oops ***" in parts and key not in parts
+
+
 def test_model_switch_sends_the_history_to_the_new_provider_in_its_format(
     spawn_mmcli, mmcli_env, fake_openai, fake_anthropic
 ):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..conversation import Message, Part
-from ..errors import UsageError
+from ..errors import UsageError, redact
 from . import db
 from .db import StoreError
 
@@ -353,7 +353,8 @@ class SessionStore:
 
 def _part_to_json(part: Part) -> dict[str, str]:
     if part.kind == "text":
-        return {"kind": "text", "text": part.text}
+        # An API key pasted into a prompt, or echoed in an answer, never reaches the disk.
+        return {"kind": "text", "text": redact(part.text)}
     return {"kind": part.kind, "mime_type": part.mime_type, "sha256": part.sha256, "source": part.source}
 
 
