@@ -29,15 +29,17 @@ def models(
     rows = []
     for provider, entry in registry.catalogue().items():
         key_set = registry.has_credentials(provider, config)
-        for name in entry["models"]:
+        for name, spec in entry["models"].items():
             caps = registry.capabilities(registry.ModelRef(provider, name))
+            transcription_only = bool(spec.get("transcribe"))  # speech-to-text models: `mmcli transcribe`
             rows.append(
                 {
                     "model": f"{provider}:{name}",
                     "provider": provider,
                     "name": name,
-                    "accepts": caps.kinds(),
-                    "context_tokens": caps.context_tokens,
+                    "accepts": ["audio"] if transcription_only else caps.kinds(),
+                    "transcription_only": transcription_only,
+                    "context_tokens": None if transcription_only else caps.context_tokens,
                     "default": name == entry["default"],
                     "key_set": key_set,
                 }
@@ -54,12 +56,13 @@ def _print_table(rows: list[dict]) -> None:
     from ..render import terminal_console
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("model", "accepts", "context", "default", "key"):
+    table.add_column("model", no_wrap=True)  # names are copied into -m: never cut them
+    for column in ("accepts", "context", "default", "key"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             row["model"],
-            ", ".join(row["accepts"]),
+            "audio (transcribe)" if row["transcription_only"] else ", ".join(row["accepts"]),
             f"{row['context_tokens']:,}" if row["context_tokens"] else "-",
             "default" if row["default"] else "",
             "set" if row["key_set"] else "-",
