@@ -89,6 +89,24 @@ def test_vertex_express_mode_uses_the_vertex_path(run_mmcli, mmcli_env, fake_gem
     assert request.api_key == "vertex-test-key-0123"
 
 
+def test_vertex_project_mode_uses_application_default_credentials(run_mmcli, mmcli_env, fake_gemini, tmp_path):
+    from tests.fakes import write_adc_file
+    from tests.fakes.google_auth import FAKE_ACCESS_TOKEN
+
+    env = only_keys(mmcli_env)
+    env.update(
+        GOOGLE_APPLICATION_CREDENTIALS=str(write_adc_file(tmp_path / "adc.json")),
+        VERTEX_PROJECT_ID="my-project",
+        VERTEX_LOCATION="europe-west4",
+    )
+    fake_gemini.queue(Reply(text="Vertex with ADC."))
+    done = run_mmcli(["chat", "-m", "vertex:gemini-2.5-flash", "Hello"], env)
+    assert (done.returncode, done.stdout) == (0, "Vertex with ADC.\n"), done.stderr
+    request = fake_gemini.generation_requests[-1]
+    assert "/projects/my-project/locations/europe-west4/publishers/google/models/gemini-2.5-flash:" in request.path
+    assert request.api_key == FAKE_ACCESS_TOKEN
+
+
 @pytest.mark.parametrize("provider", ["ollama", "compat"])
 def test_openai_compatible_servers(run_mmcli, mmcli_env, fake_openai, provider):
     fake_openai.queue(Reply(text=f"{provider} here."))
