@@ -25,6 +25,7 @@ class Case:
     drop_env: tuple[str, ...] = ()
     usage_block: bool = False  # Typer's own usage errors may span several lines
     needs_non_root: bool = False  # root reads every file, so "unreadable" cannot be staged
+    needs_proc: bool = False  # Linux's /proc
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -40,6 +41,8 @@ CASES: list[Case] = [
     Case("missing-file", [*CHAT, "-i", "nowhere/missing.png", "Describe"], 2, "missing.png"),
     Case("unreadable-file", [*CHAT, "-i", "{unreadable.png}", "Describe"], 2, "unreadable.png",
          needs_non_root=True),
+    # Unreadable even for root (CI runs as root): the kernel refuses the read itself.
+    Case("read-error", [*CHAT, "-i", "/proc/self/mem", "Describe"], 2, "cannot be read", needs_proc=True),
     Case("zero-byte-audio", [*GEMINI, "-a", "{empty.wav}", "Listen"], 2, "empty.wav"),
     Case("truncated-wav", [*GEMINI, "-a", "{truncated.wav}", "Listen"], 2, "truncated.wav"),
     Case("corrupt-mp3", [*GEMINI, "-a", "{corrupt.mp3}", "Listen"], 2, "corrupt.mp3"),
