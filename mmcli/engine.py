@@ -39,8 +39,11 @@ class Answer:
 
     @property
     def cost_usd(self) -> float | None:
+        """What this answer cost now: a cached answer cost nothing."""
         from .pricing import cost_usd
 
+        if self.cached:
+            return 0.0
         return cost_usd(self.model.provider, self.model.name, self.input_tokens, self.output_tokens)
 
     def to_json(self, session: str | None = None) -> dict[str, Any]:
