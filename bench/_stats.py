@@ -35,3 +35,17 @@ def report(rows: list[tuple[str, str]]) -> None:
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
     sys.stdout.flush()
+
+
+def time_commands(commands: dict[str, list[str]], runs: int = RUNS, **kwargs: object) -> dict[str, float]:
+    """Median wall time of each command, the commands taking turns run by run, so a
+    change in the machine's load during the run hits them all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for argv in commands.values():  # warm the file cache once before measuring
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, **kwargs)
+    for _ in range(runs):
+        for name, argv in commands.items():
+            started = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, **kwargs)
+            samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in samples.items()}

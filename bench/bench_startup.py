@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import report, time_command  # noqa: E402
+from _stats import report, time_commands  # noqa: E402
 
 HEAVY = ("openai", "anthropic", "google.genai", "PIL", "httpx2", "pydantic")
 
@@ -25,9 +25,15 @@ def heavy_imports() -> list[str]:
 
 
 def main() -> None:
-    baseline = time_command([sys.executable, "-c", "import typer, rich"])
-    help_time = time_command([sys.executable, "-m", "mmcli", "--help"])
-    chat_help = time_command([sys.executable, "-m", "mmcli", "chat", "--help"])
+    times = time_commands(
+        {
+            "baseline": [sys.executable, "-c", "import typer, rich"],
+            "help": [sys.executable, "-m", "mmcli", "--help"],
+            "chat_help": [sys.executable, "-m", "mmcli", "chat", "--help"],
+        },
+        runs=15,
+    )
+    baseline, help_time, chat_help = times["baseline"], times["help"], times["chat_help"]
     heavy = heavy_imports()
     report(
         [

@@ -6,6 +6,7 @@ The provider modules (and so their SDKs) are imported only by ``get_provider``.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -246,5 +247,14 @@ def resolve(spec: str | None, config: Config) -> ModelRef:
 def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None) -> Provider:
     settings = provider_settings(ref.provider, config, timeout=timeout)
     module_name, class_name = _IMPLEMENTATIONS[ref.provider]
-    module = importlib.import_module(f"{__package__}.{module_name}")
-    return getattr(module, class_name)(settings)
+    # Constructing a provider imports its SDK: tens of thousands of objects and
+    # no garbage. Collector passes during that import only rescan what was just
+    # built, so pause the collector for it (about 8% of the import here).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        module = importlib.import_module(f"{__package__}.{module_name}")
+        return getattr(module, class_name)(settings)
+    finally:
+        if collecting:
+            gc.enable()
