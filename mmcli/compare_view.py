@@ -246,6 +246,7 @@ class PlainView(View):
         self._current = 0  # the column being written
         self._written = 0  # characters of the current column already written
         self._opened = False
+        self._reader_gone = False  # `mmcli compare ... | head` closed the pipe
 
     def start(self) -> None:
         with self._lock:
@@ -254,12 +255,25 @@ class PlainView(View):
     def delta(self, column: Column, text: str) -> None:
         with self._lock:
             if self._current < len(self.columns) and self.columns[self._current] is column:
-                self._write_pending(column)
-                self.stream.flush()
+                self._unless_reader_gone(self._write_current)
 
     def done(self, column: Column) -> None:
         with self._lock:
-            self._advance()
+            self._unless_reader_gone(self._advance)
+
+    def _write_current(self) -> None:
+        self._write_pending(self.columns[self._current])
+        self.stream.flush()
+
+    def _unless_reader_gone(self, write: Any) -> None:
+        """Worker threads stop writing once the reader is gone; stop() reports it from
+        the main thread, where the command turns it into a quiet exit."""
+        if self._reader_gone:
+            return
+        try:
+            write()
+        except BrokenPipeError:
+            self._reader_gone = True
 
     def _write_pending(self, column: Column) -> None:
         text = column.text
@@ -295,6 +309,8 @@ class PlainView(View):
 
     def stop(self) -> None:
         with self._lock:
+            if self._reader_gone:
+                raise BrokenPipeError
             self._advance()
             self.stream.write("\n" + plain_table(self.columns))
             self.stream.flush()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -153,7 +154,7 @@ def answer(
     Raises MmcliError subclasses; an interrupted answer travels on the
     exception as ``.answer`` so the caller can keep it in its session.
     """
-    cache = _open_cache_or_warn(config, notify) if use_cache else None
+    cache = open_cache_or_warn(config, notify) if use_cache else None
     try:
         return _answer(request, config, sink, cache, fallbacks, timeout, notify)
     finally:
@@ -161,7 +162,7 @@ def answer(
             cache.close()
 
 
-def _open_cache_or_warn(config: Config, notify: Callable[[str], None]) -> Any:
+def open_cache_or_warn(config: Config, notify: Callable[[str], None] = warn) -> Any:
     """A damaged or locked cache must never cost the user the answer: go on without it."""
     from .store.db import StoreError
 
@@ -182,8 +183,9 @@ def _answer(
     notify: Callable[[str], None],
 ) -> Answer:
     if cache is not None:
-        hit = _lookup(cache, request, notify)
-        if hit is not None:
+        entry = cache_get(cache, cache_key_of(request), notify)
+        if entry is not None:
+            hit = Answer.from_cache(entry)
             sink.begin(hit.model)
             sink.delta(hit.text)
             sink.finish(hit)
@@ -191,16 +193,19 @@ def _answer(
 
     from .providers import registry
 
-    registry.check_accepts(request.model, request.media_kinds())
-    candidates = [request.model, *[m for m in fallbacks if m != request.model]]
+    kinds = request.media_kinds()
+    registry.check_accepts(request.model, kinds)
+    candidates = [request.model]
+    for model in dict.fromkeys(fallbacks):
+        try:
+            registry.check_accepts(model, kinds)
+        except MmcliError as refusal:
+            notify(f"Skipping fallback {model}: {refusal}")
+            continue
+        if model != request.model:
+            candidates.append(model)
     for index, model in enumerate(candidates):
         attempt = replace(request, model=model)
-        if index > 0:
-            try:
-                registry.check_accepts(model, request.media_kinds())
-            except MmcliError as refusal:
-                notify(f"Skipping fallback {model}: {refusal}")
-                continue
         try:
             result = _stream_one(attempt, config, sink, timeout)
         except ProviderError as exc:
@@ -210,34 +215,53 @@ def _answer(
             notify(f"{exc} Falling back to {later[0]}.")
             continue
         if cache is not None and not result.incomplete and result.text:
-            _remember(cache, attempt, result, notify)
+            cache_put(cache, cache_key_of(attempt), result.to_cache(), notify)
         return result
-    raise ProviderError("No fallback model could take this input.")  # every fallback was skipped
+    raise AssertionError("unreachable: the last candidate either answers or raises")
 
 
-def _lookup(cache: Any, request: Request, notify: Callable[[str], None]) -> Answer | None:
+def _take(event: object, result: Answer, pieces: list[str], sink: Sink, started: float) -> None:
+    """Fold one provider event into the answer; text goes on to the sink as it arrives."""
+    from .providers.base import Citations, Finish, TextDelta, Usage
+
+    if isinstance(event, TextDelta):
+        if result.ttft_s is None:
+            result.ttft_s = time.perf_counter() - started
+        pieces.append(event.text)
+        sink.delta(event.text)
+    elif isinstance(event, Usage):
+        result.input_tokens = event.input_tokens
+        result.output_tokens = event.output_tokens
+    elif isinstance(event, Citations):
+        result.citations = list(event.urls)
+    elif isinstance(event, Finish):
+        result.finish_reason = event.reason
+        result.resolved_model = event.resolved_model
+
+
+def cache_get(cache: Any, key: str, notify: Callable[[str], None] = warn) -> dict[str, Any] | None:
+    """The cached entry, or None; a store that fails to read is a miss, with a note."""
     from .store.db import StoreError
 
     try:
-        entry = cache.get(cache_key_of(request))
+        return cache.get(key)
     except StoreError as exc:
         notify(f"Not using the response cache: {exc}")
         return None
-    return Answer.from_cache(entry) if entry is not None else None
 
 
-def _remember(cache: Any, request: Request, answer: Answer, notify: Callable[[str], None]) -> None:
+def cache_put(cache: Any, key: str, entry: dict[str, Any], notify: Callable[[str], None] = warn) -> None:
+    """Store an entry; a store that fails to write costs the entry, never the answer."""
     from .store.db import StoreError
 
     try:
-        cache.put(cache_key_of(request), answer.to_cache())
+        cache.put(key, entry)
     except StoreError as exc:
         notify(f"The answer was not cached: {exc}")
 
 
 def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | None) -> Answer:
     from .providers import registry
-    from .providers.base import Citations, Finish, TextDelta, Usage
 
     provider = registry.get_provider(request.model, config, timeout=timeout)
     result = Answer(model=request.model)
@@ -245,20 +269,11 @@ def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | N
     started = time.perf_counter()
     sink.begin(request.model)
     try:
-        for event in provider.stream(request):
-            if isinstance(event, TextDelta):
-                if result.ttft_s is None:
-                    result.ttft_s = time.perf_counter() - started
-                pieces.append(event.text)
-                sink.delta(event.text)
-            elif isinstance(event, Usage):
-                result.input_tokens = event.input_tokens
-                result.output_tokens = event.output_tokens
-            elif isinstance(event, Citations):
-                result.citations = list(event.urls)
-            elif isinstance(event, Finish):
-                result.finish_reason = event.reason
-                result.resolved_model = event.resolved_model
+        # closing(): an interrupted answer closes its HTTP stream at once, rather
+        # than when the garbage collector finds it (the provider would go on generating).
+        with closing(provider.stream(request)) as events:
+            for event in events:
+                _take(event, result, pieces, sink, started)
     except (KeyboardInterrupt, StreamInterrupted) as exc:
         result.text = "".join(pieces)
         result.total_s = time.perf_counter() - started

@@ -30,9 +30,10 @@ SECRET_ENV_VARS = (
     "VERTEX_API_KEY",
 )
 # Shapes of provider keys, for keys that arrive from somewhere other than the
-# environment (a config file, an SDK echoing a header back in its error text).
+# environment (an SDK echoing a header back in its error text). Anchored and
+# as long as real keys, so words like "risk-assessment-report" are left alone.
 _KEY_PATTERNS = re.compile(
-    r"(sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{12,}|pplx-[A-Za-z0-9]{12,}|AIza[0-9A-Za-z_\-]{20,})"
+    r"(?<![\w-])(?:sk-(?:ant-|proj-|svcacct-)?[A-Za-z0-9_-]{20,}|pplx-[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{35})"
 )
 
 
@@ -85,9 +86,8 @@ class AuthenticationFailed(ProviderError):
 class StreamInterrupted(ProviderError):
     """The connection broke after part of the answer arrived."""
 
-    def __init__(self, message: str, partial_text: str = ""):
+    def __init__(self, message: str):
         super().__init__(message, retryable_elsewhere=False)
-        self.partial_text = partial_text
 
 
 class Interrupted(MmcliError):
@@ -144,10 +144,10 @@ def exits_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
             # The reader went away (`mmcli chat ... | head`): not an error worth a sentence.
             _silence_stdout()
             raise SystemExit(EXIT_OK) from None
-        except (SystemExit, GeneratorExit):
-            raise
         except Exception as exc:
-            if os.environ.get("MMCLI_DEBUG") == "1":
+            from typer import Exit
+
+            if isinstance(exc, Exit) or os.environ.get("MMCLI_DEBUG") == "1":  # typer.Exit is a RuntimeError
                 raise
             report(
                 f"Unexpected error ({exc.__class__.__name__}: {one_sentence(str(exc)).rstrip('.')}); "

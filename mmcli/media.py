@@ -450,11 +450,19 @@ def _mb(size: int) -> str:
 
 
 def _register_plugins() -> None:
-    """Register optional Pillow plugins (HEIC) once, if installed."""
+    """Once per process: silence Pillow's decompression-bomb warning (_open_image
+    refuses those images itself), and register optional plugins (HEIC) if installed.
+
+    Not warnings.catch_warnings() around each open: that swaps process-wide
+    state, and images are prepared from several threads at once.
+    """
     global _plugins_registered
     if _plugins_registered:
         return
     _plugins_registered = True
+    from PIL import Image
+
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     try:
         from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
     except ImportError:
@@ -470,12 +478,14 @@ def _open_image(data: bytes, name: str) -> Image.Image:
     from PIL import Image
 
     _register_plugins()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            return Image.open(io.BytesIO(data))
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise UsageError(_bomb_message(name, str(error))) from None
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as error:  # over twice Pillow's limit
+        raise UsageError(_bomb_message(name, str(error))) from None
+    pixels = image.width * image.height
+    if Image.MAX_IMAGE_PIXELS is not None and pixels > Image.MAX_IMAGE_PIXELS:  # over the limit itself
+        raise UsageError(_bomb_message(name, f"({pixels} pixels)"))
+    return image
 
 
 def _bomb_message(name: str, pillow_message: str) -> str:

@@ -112,6 +112,7 @@ class _LiveTail:
         self.waiting_label = waiting_label
         self.text = ""
         self.answering = False  # the spinner shows only until the first text arrives
+        self._spinner: Any = None
         self._rendered: tuple[str, int, list[Any]] | None = None
 
     def __rich_console__(self, console: Console, options: Any) -> Any:
@@ -121,7 +122,9 @@ class _LiveTail:
         text = self.text
         if not text.strip():
             if not self.answering:
-                yield Spinner("dots", text=self.waiting_label, style="dim")
+                if self._spinner is None:  # one Spinner, so it animates from its own start time
+                    self._spinner = Spinner("dots", text=self.waiting_label, style="dim")
+                yield self._spinner
             return
         if self._rendered is None or self._rendered[:2] != (text, options.max_width):
             lines = console.render_lines(markdown(text), options.update(height=None), pad=False)

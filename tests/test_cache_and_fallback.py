@@ -205,3 +205,61 @@ def test_data_files_are_private(run_mmcli, mmcli_env, fake_openai):
     assert files and all(p.stat().st_mode & 0o777 == 0o600 for p in files), files
     with sqlite3.connect(data / "sessions.sqlite3") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# --- faults found in review -------------------------------------------------------------------------
+
+
+def test_hyphenated_words_are_not_mistaken_for_keys(run_mmcli, mmcli_env, fake_openai):
+    prompt = "Write a risk-assessment-report for the task-scheduler-service"
+    assert run_mmcli(["chat", "-m", "gpt-4o-mini", "-S", "words", prompt], mmcli_env).returncode == 0
+    exported = run_mmcli(["sessions", "export", "words", "--format", "json"], mmcli_env)
+    assert prompt in exported.stdout
+
+
+@pytest.mark.parametrize("fake_name", ["fake_anthropic", "fake_gemini"])
+def test_an_error_event_mid_answer_keeps_the_partial_answer(run_mmcli, mmcli_env, request, fake_name):
+    write_config(mmcli_env, "retries = 0\n")
+    model = {"fake_anthropic": "claude-haiku-4-5", "fake_gemini": "gemini-2.5-flash"}[fake_name]
+    request.getfixturevalue(fake_name).queue(
+        Reply(text="Part one. Part two. Part three.", cut_after_chunks=4, stream_error=529, error_message="Overloaded")
+    )
+    done = run_mmcli(["chat", "-m", model, "-S", "midway", "Tell me"], mmcli_env)
+    assert done.returncode == 1
+    assert done.stdout.startswith("Part one. Part two.")
+    assert "stopped mid-answer" in done.stderr and "Overloaded" in done.stderr
+    shown = json.loads(run_mmcli(["sessions", "show", "midway", "--json"], mmcli_env).stdout)
+    answer = shown["messages"][-1]
+    assert answer["role"] == "assistant" and answer["incomplete"] is True
+    assert answer["text"].startswith("Part one. Part two.")
+
+
+def test_a_rejected_gemini_key_exits_3_and_falls_back(run_mmcli, mmcli_env, fake_gemini, fake_openai):
+    write_config(mmcli_env, "retries = 0\n")
+    fake_gemini.queue(Reply(status=400, error_type="API_KEY_INVALID", error_message="API key not valid."))
+    alone = run_mmcli(["chat", "-m", "gemini-2.5-flash", "Q"], mmcli_env)
+    assert alone.returncode == 3 and "GOOGLE_API_KEY" in alone.stderr
+    fake_gemini.queue(Reply(status=400, error_type="API_KEY_INVALID", error_message="API key not valid."))
+    fake_openai.queue(Reply(text="From the fallback."))
+    done = run_mmcli(["chat", "-m", "gemini-2.5-flash", "--fallback", "gpt-4o-mini", "Q"], mmcli_env)
+    assert (done.returncode, done.stdout) == (0, "From the fallback.\n"), done.stderr
+
+
+def test_a_fallback_that_cannot_take_the_input_is_skipped_and_the_real_error_stays(
+    run_mmcli, mmcli_env, fake_openai, fake_perplexity, tmp_path
+):
+    from PIL import Image
+
+    write_config(mmcli_env, "retries = 0\n")
+    image = tmp_path / "red.png"
+    Image.new("RGB", (8, 8), "red").save(image)
+    fake_openai.queue(Reply(status=401, error_message="bad key"))
+    done = run_mmcli(
+        ["chat", "-m", "gpt-4o-mini", "-i", str(image), "--fallback", "perplexity:sonar-deep-research", "Q"],
+        mmcli_env,
+    )
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert "Skipping fallback perplexity:sonar-deep-research" in lines[0]
+    assert "OPENAI_API_KEY" in lines[-1]
+    assert fake_perplexity.generation_requests == []

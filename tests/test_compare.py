@@ -283,3 +283,18 @@ def test_ctrl_c_keeps_the_answers_that_arrived(spawn_mmcli, mmcli_env, fake_open
     assert re.search(r"anthropic:claude-haiku-4-5\s+error\b", summary), summary
     assert "The quick answer." in screen
     assert "Interrupted before the answer was complete" in screen and "Traceback" not in screen
+
+
+def test_a_reader_that_goes_away_ends_compare_quietly(mmcli_env, mmcli_cwd, fake_openai, fake_gemini):
+    """`mmcli compare ... | head -1`: no thread traceback when the pipe closes mid-answer."""
+    import subprocess
+    import sys
+
+    fake_openai.default = Reply(text="line\n" * 2000)
+    fake_gemini.default = Reply(text="line\n" * 2000, chunk_delay_s=0.001)
+    command = f'"{sys.executable}" -m mmcli compare Hi -m gpt-4o-mini -m gemini-2.5-flash --no-cache | head -1'
+    done = subprocess.run(
+        ["bash", "-c", command], env=mmcli_env, cwd=mmcli_cwd, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout == "## openai:gpt-4o-mini\n"
+    assert "Traceback" not in done.stderr and "Exception" not in done.stderr, done.stderr

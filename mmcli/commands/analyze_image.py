@@ -1,10 +1,9 @@
 """`mmcli analyze-image`: describe, or answer a question about, one or many images.
 
 One image streams like `chat`. Several images are a batch: every image is
-loaded and validated first, in this thread (Pillow's decompression-bomb check
-swaps process-wide warning filters, so it must not run in parallel), then one
-request per image runs on a small pool of threads, each through its own
-`engine.answer` call. Answers are printed in input order (JSON Lines as each
+loaded and validated first, in this thread, so a bad file is reported before
+any request; then one request per image runs on a small pool of threads,
+each through its own `engine.answer` call. Answers are printed in input order (JSON Lines as each
 finishes); a bad image is reported and the batch goes on.
 """
 

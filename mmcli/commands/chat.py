@@ -131,52 +131,56 @@ def one_shot(
 
     history: list[Message] = []
     store = info = None
-    if session or continue_:
-        store, info = open_session(config, session, continue_)
-        if info is not None:
-            history = store.messages(info.name)
-            system = system if system is not None else info.system
-    ref = _choose_model(config, model, info)
-    turn = user_message(text, **attachments)
-    request = Request(
-        model=ref,
-        messages=[*history, turn],
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-    )
-    registry.check_accepts(ref, request.media_kinds())
-    if history:
-        from ..context_window import fit_to_model
-
-        request = fit_to_model(request, notify=lambda note: engine.warn(f"mmcli: {note}"))
-    if store is not None and info is None:
-        # get_or_create: another process may be starting the same named session right now.
-        info, _ = store.get_or_create(session, str(ref), system=system)
-    elif store is not None and info is not None:
-        # -m / -s on a resumed session become its settings, as /model and /system do in the REPL.
-        if str(ref) != info.model:
-            store.set_model(info.name, str(ref))
-        if system != info.system:
-            store.set_system(info.name, system)
-
-    sink = engine.NullSink() if json_output else render.make_sink(stream=stream)
-    fallbacks = resolve_models(fallback if fallback is not None else config.fallback, config)
     try:
-        answer = engine.answer(
-            request, config, sink, fallbacks=fallbacks, use_cache=use_cache and not history, timeout=timeout
+        if session or continue_:
+            store, info = open_session(config, session, continue_)
+            if info is not None:
+                history = store.messages(info.name)
+                system = system if system is not None else info.system
+        ref = _choose_model(config, model, info)
+        turn = user_message(text, **attachments)
+        request = Request(
+            model=ref,
+            messages=[*history, turn],
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
         )
-    except Exception as exc:
-        partial = getattr(exc, "answer", None)
+        registry.check_accepts(ref, request.media_kinds())
+        if history:
+            from ..context_window import fit_to_model
+
+            request = fit_to_model(request, notify=lambda note: engine.warn(f"mmcli: {note}"))
+        if store is not None and info is None:
+            # get_or_create: another process may be starting the same named session right now.
+            info, _ = store.get_or_create(session, str(ref), system=system)
+        elif store is not None and info is not None:
+            # -m / -s on a resumed session become its settings, as /model and /system do in the REPL.
+            if str(ref) != info.model:
+                store.set_model(info.name, str(ref))
+            if system != info.system:
+                store.set_system(info.name, system)
+
+        sink = engine.NullSink() if json_output else render.make_sink(stream=stream)
+        fallbacks = resolve_models(fallback if fallback is not None else config.fallback, config)
+        try:
+            answer = engine.answer(
+                request, config, sink, fallbacks=fallbacks, use_cache=use_cache and not history, timeout=timeout
+            )
+        except Exception as exc:
+            partial = getattr(exc, "answer", None)
+            if store is not None and info is not None:
+                _save_turn(store, info.name, turn, partial)
+            if json_output and partial is not None:
+                print_json(partial.to_json(info.name if info else None))
+            raise
         if store is not None and info is not None:
-            _save_turn(store, info.name, turn, partial)
-        if json_output and partial is not None:
-            print_json(partial.to_json(info.name if info else None))
-        raise
-    if store is not None and info is not None:
-        _save_turn(store, info.name, turn, answer)
-    if json_output:
-        print_json(answer.to_json(info.name if info else None))
+            _save_turn(store, info.name, turn, answer)
+        if json_output:
+            print_json(answer.to_json(info.name if info else None))
+    finally:
+        if store is not None:
+            store.close()
 
 
 def _choose_model(config: Config, model: str | None, info: object) -> ModelRef:
@@ -197,6 +201,7 @@ def open_session(config: Config, name: str | None, continue_: bool):  # type: ig
         return store, store.get(name)
     info = store.most_recent()
     if info is None:
+        store.close()
         raise UsageError('There is no session to continue yet; start one with mmcli chat -S NAME "...".')
     return store, info
 

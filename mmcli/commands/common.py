@@ -37,7 +37,8 @@ FallbackOption = Annotated[
     typer.Option("--fallback", help="Model to try when the first fails (auth, rate limit, server); repeatable."),
 ]
 TimeoutOption = Annotated[
-    float | None, typer.Option("--timeout", min=0.1, help="Seconds per request attempt (default 60).")
+    float | None,
+    typer.Option("--timeout", min=0.1, help="Seconds per request attempt (default: timeout in config.toml, else 60)."),
 ]
 
 MAX_TEMPERATURE = 2.0

@@ -284,7 +284,11 @@ class _Worker:
 
 
 def _worker_main(indexes: list[int], conn: Connection, answer: Callable) -> None:
+    import signal
     import threading
+
+    # Ctrl-C is the parent's to handle: it records the interruption and stops this worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     pipe = _Pipe(conn)
 
@@ -297,8 +301,6 @@ def _worker_main(indexes: list[int], conn: Connection, answer: Callable) -> None
             thread.start()
         for thread in threads:
             thread.join()
-    except KeyboardInterrupt:  # the parent records the interruption
-        pass
     finally:
         conn.close()
 

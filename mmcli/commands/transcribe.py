@@ -102,16 +102,20 @@ def transcribe(
     part = media.load(audio, expect="audio")
     options = Options(fmt, language.strip() if language else None, prompt or None, temperature)
 
-    cache = engine.open_cache(config) if not no_cache else None
-    key = cache_key(options.cache_identity(ref, part))
-    hit = cache.get(key) if cache is not None else None
-    if hit is not None:
-        transcript = Transcript.from_cache(hit)
-    else:
-        stream = not (output or json_output or no_stream)
-        transcript = _transcribe(part, ref, config, options, audio, timeout, stream=stream)
-        if cache is not None and transcript.text:
-            cache.put(key, transcript.to_cache())
+    cache = engine.open_cache_or_warn(config) if not no_cache else None
+    try:
+        key = cache_key(options.cache_identity(ref, part))
+        hit = engine.cache_get(cache, key) if cache is not None else None
+        if hit is not None:
+            transcript = Transcript.from_cache(hit)
+        else:
+            stream = not (output or json_output or no_stream)
+            transcript = _transcribe(part, ref, config, options, audio, timeout, stream=stream)
+            if cache is not None and transcript.text:
+                engine.cache_put(cache, key, transcript.to_cache())
+    finally:
+        if cache is not None:
+            cache.close()
 
     if output:
         _write_atomically(output, transcript.rendered())

@@ -85,24 +85,25 @@ class AnthropicProvider:
         stop_reason = resolved_model = None
         citations: list[str] = []
         with stainless_sdk_errors(self.name, anthropic, self.settings, self.key_variable, progress):
-            for event in self.client().messages.create(**self.request_body(request)):
-                kind = event.type
-                if kind == "message_start":
-                    resolved_model = event.message.model
-                    input_tokens = event.message.usage.input_tokens
-                elif kind == "content_block_delta":
-                    delta = event.delta
-                    # thinking_delta and signature_delta are the model's reasoning: never answer text.
-                    if delta.type == "text_delta" and delta.text:
-                        progress.got_text = True
-                        yield TextDelta(delta.text)
-                    elif delta.type == "citations_delta":
-                        url = getattr(delta.citation, "url", None)
-                        if url and url not in citations:
-                            citations.append(url)
-                elif kind == "message_delta":
-                    stop_reason = event.delta.stop_reason or stop_reason
-                    output_tokens = event.usage.output_tokens
+            with self.client().messages.create(**self.request_body(request)) as events:  # closed even when abandoned
+                for event in events:
+                    kind = event.type
+                    if kind == "message_start":
+                        resolved_model = event.message.model
+                        input_tokens = event.message.usage.input_tokens
+                    elif kind == "content_block_delta":
+                        delta = event.delta
+                        # thinking_delta and signature_delta are the model's reasoning: never answer text.
+                        if delta.type == "text_delta" and delta.text:
+                            progress.got_text = True
+                            yield TextDelta(delta.text)
+                        elif delta.type == "citations_delta":
+                            url = getattr(delta.citation, "url", None)
+                            if url and url not in citations:
+                                citations.append(url)
+                    elif kind == "message_delta":
+                        stop_reason = event.delta.stop_reason or stop_reason
+                        output_tokens = event.usage.output_tokens
         if progress.got_text and stop_reason is None:
             # The stream closed before message_delta: the answer is cut short.
             raise StreamInterrupted(f"The connection to {self.name} closed before the answer was complete.")

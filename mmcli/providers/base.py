@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..conversation import Request
-from ..errors import AuthenticationFailed, MmcliError, ProviderError, StreamInterrupted, one_sentence, redact
+from ..errors import (
+    AuthenticationFailed,
+    ConfigError,
+    MmcliError,
+    ProviderError,
+    StreamInterrupted,
+    one_sentence,
+    redact,
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,9 @@ def stainless_sdk_errors(
     try:
         yield
     except sdk.APIStatusError as exc:
+        if progress.got_text:  # an error event inside the stream (say, overloaded) after text arrived
+            detail = one_sentence(_api_message(exc)).rstrip(".")
+            raise StreamInterrupted(f"{provider} stopped mid-answer: {detail}.") from exc
         raise failure(provider, _api_message(exc), status=exc.status_code, key_variable=key_variable) from exc
     except sdk.APITimeoutError as exc:
         raise failure(provider, str(exc), timed_out_after=settings.timeout) from exc
@@ -137,6 +148,42 @@ def stainless_sdk_errors(
         if isinstance(exc, sdk.APIConnectionError):
             raise failure(provider, _cause(exc), unreachable=True) from exc
         raise failure(provider, f"{exc.__class__.__name__}: {exc}") from exc
+
+
+@contextmanager
+def google_sdk_errors(
+    provider: str, settings: ProviderSettings, key_variable: str | None, progress: StreamProgress
+) -> Iterator[None]:
+    """Translate google-genai's errors (Gemini Developer API and Vertex AI)."""
+    from google.genai import errors as genai_errors
+
+    try:
+        yield
+    except genai_errors.APIError as exc:
+        status = exc.code
+        # Google rejects a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID:
+        # that is a rejected key (exit 3, fallbacks apply), not a malformed request.
+        if status == 400 and "API_KEY_INVALID" in str(exc.details):
+            status = 401
+        if progress.got_text:
+            raise StreamInterrupted(f"{provider} stopped mid-answer: {exc.message or exc}.") from exc
+        raise failure(provider, exc.message or str(exc), status=status, key_variable=key_variable) from exc
+    except MmcliError:
+        raise
+    except Exception as exc:
+        kind = exc.__class__.__name__
+        if progress.got_text:
+            raise StreamInterrupted(f"The connection to {provider} broke mid-answer.") from exc
+        if "Credentials" in kind:  # google.auth found no Application Default Credentials
+            raise ConfigError(
+                f"No Google Cloud credentials for {provider}: run `gcloud auth application-default login` "
+                "or set VERTEX_API_KEY."
+            ) from exc
+        if "Timeout" in kind:
+            raise failure(provider, str(exc), timed_out_after=settings.timeout) from exc
+        if "Connect" in kind or isinstance(exc, OSError):
+            raise failure(provider, f"{kind}: {exc}", unreachable=True) from exc
+        raise failure(provider, f"{kind}: {exc}") from exc
 
 
 def _api_message(exc: Any) -> str:

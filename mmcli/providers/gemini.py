@@ -4,11 +4,12 @@ and Vertex AI (`vertex`), which differ only in how the client is built."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 from ..conversation import Message, Part, Request
-from ..errors import ConfigError, MmcliError, StreamInterrupted
-from .base import Event, Finish, ProviderSettings, TextDelta, Usage, failure
+from ..errors import StreamInterrupted
+from .base import Event, Finish, ProviderSettings, StreamProgress, TextDelta, Usage, google_sdk_errors
 
 # google-genai retries with exponential backoff from this first delay (seconds).
 RETRY_INITIAL_DELAY_S = 0.5
@@ -67,55 +68,39 @@ class GeminiProvider:
         return config
 
     def stream(self, request: Request) -> Iterator[Event]:
-        from google.genai import errors as genai_errors
-
-        got_text = False
+        progress = StreamProgress()
         usage: Usage | None = None
         finish_reason = resolved_model = None
         # Keep the client referenced while streaming: when it is collected it
         # closes its HTTP connection under the stream.
         client = self.client()
-        try:
+        with google_sdk_errors(self.name, self.settings, self.key_variable, progress):
             chunks = client.models.generate_content_stream(
                 model=request.model.name, contents=self.contents(request), config=self.generation_config(request)
             )
-            for chunk in chunks:
-                resolved_model = chunk.model_version or resolved_model
-                if chunk.usage_metadata is not None:
-                    meta = chunk.usage_metadata
-                    usage = Usage(meta.prompt_token_count, meta.candidates_token_count)
-                for candidate in chunk.candidates or ():
-                    if candidate.finish_reason is not None:
-                        finish_reason = str(getattr(candidate.finish_reason, "value", candidate.finish_reason))
-                    for part in (candidate.content.parts if candidate.content else None) or ():
-                        # Thought parts are the model's reasoning, not its answer.
-                        if part.text and not part.thought:
-                            got_text = True
-                            yield TextDelta(part.text)
-        except genai_errors.APIError as exc:
-            raise failure(
-                self.name, exc.message or str(exc), status=exc.code, key_variable=self.key_variable
-            ) from exc
-        except MmcliError:
-            raise
-        except Exception as exc:
-            if got_text:
-                raise StreamInterrupted(f"The connection to {self.name} broke mid-answer.") from exc
-            if "Credentials" in exc.__class__.__name__:  # google.auth found no ADC
-                raise ConfigError(
-                    "No Google Cloud credentials for vertex: run `gcloud auth application-default login` "
-                    "or set VERTEX_API_KEY."
-                ) from exc
-            if "Timeout" in exc.__class__.__name__:
-                raise failure(self.name, str(exc), timed_out_after=self.settings.timeout) from exc
-            if "Connect" in exc.__class__.__name__ or isinstance(exc, OSError):
-                raise failure(self.name, f"{exc.__class__.__name__}: {exc}", unreachable=True) from exc
-            raise failure(self.name, f"{exc.__class__.__name__}: {exc}") from exc
-        if got_text and finish_reason is None:
+            with closing(chunks):
+                for chunk in chunks:
+                    resolved_model = chunk.model_version or resolved_model
+                    if chunk.usage_metadata is not None:
+                        meta = chunk.usage_metadata
+                        usage = Usage(meta.prompt_token_count, meta.candidates_token_count)
+                    for candidate in chunk.candidates or ():
+                        if candidate.finish_reason is not None:
+                            finish_reason = str(getattr(candidate.finish_reason, "value", candidate.finish_reason))
+                        for text in answer_texts(candidate):
+                            progress.got_text = True
+                            yield TextDelta(text)
+        if progress.got_text and finish_reason is None:
             raise StreamInterrupted(f"The connection to {self.name} closed before the answer was complete.")
         if usage is not None:
             yield usage
         yield Finish(finish_reason, resolved_model)
+
+
+def answer_texts(candidate: Any) -> list[str]:
+    """The answer text of a streamed candidate; thought parts are the model's reasoning, not its answer."""
+    parts = (candidate.content.parts if candidate.content else None) or ()
+    return [part.text for part in parts if part.text and not part.thought]
 
 
 class VertexProvider(GeminiProvider):

@@ -98,18 +98,19 @@ class OpenAIProvider:
         with stainless_sdk_errors(self.name, openai, self.settings, self.key_variable, progress):
             citations: list[str] = []
             finish_reason = resolved_model = None
-            for chunk in self.client().chat.completions.create(**body):
-                resolved_model = getattr(chunk, "model", None) or resolved_model
-                citations = self.citations_of(chunk) or citations
-                if chunk.usage is not None:
-                    yield Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices or ():
-                    # Reasoning fields some servers add (reasoning_content) are not answer text.
-                    text = choice.delta.content if choice.delta else None
-                    if text:
-                        progress.got_text = True
-                        yield TextDelta(text)
-                    finish_reason = choice.finish_reason or finish_reason
+            with self.client().chat.completions.create(**body) as chunks:  # closed even when abandoned
+                for chunk in chunks:
+                    resolved_model = getattr(chunk, "model", None) or resolved_model
+                    citations = self.citations_of(chunk) or citations
+                    if chunk.usage is not None:
+                        yield Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    for choice in chunk.choices or ():
+                        # Reasoning fields some servers add (reasoning_content) are not answer text.
+                        text = choice.delta.content if choice.delta else None
+                        if text:
+                            progress.got_text = True
+                            yield TextDelta(text)
+                        finish_reason = choice.finish_reason or finish_reason
         if citations:
             yield Citations(citations)
         yield Finish(finish_reason, resolved_model)

@@ -10,6 +10,7 @@ import gc
 import importlib
 import json
 import os
+import threading
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -249,9 +250,11 @@ def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None)
     module_name, class_name = _IMPLEMENTATIONS[ref.provider]
     # Constructing a provider imports its SDK: tens of thousands of objects and
     # no garbage. Collector passes during that import only rescan what was just
-    # built, so pause the collector for it (about 8% of the import here).
-    collecting = gc.isenabled()
-    gc.disable()
+    # built, so pause the collector for it (about 8% of the import here). Only
+    # on the main thread: from several threads, enable/disable would race.
+    collecting = gc.isenabled() and threading.current_thread() is threading.main_thread()
+    if collecting:
+        gc.disable()
     try:
         module = importlib.import_module(f"{__package__}.{module_name}")
         return getattr(module, class_name)(settings)

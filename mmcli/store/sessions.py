@@ -194,6 +194,7 @@ class SessionStore:
 
         One transaction, so two processes starting the same new session agree on it.
         """
+        name = name.strip()  # create() strips too: look up the name it would create
         with db.write(self._conn):
             existing = self.get(name)
             if existing is not None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from ..conversation import Part
-from ..errors import ConfigError, MmcliError, ProviderError, StreamInterrupted
-from ..providers.base import failure
+from ..errors import ProviderError, StreamInterrupted
+from ..providers.base import StreamProgress, google_sdk_errors
+from ..providers.gemini import answer_texts
 from .result import PieceResult
 from .subtitles import cues_from_segments
 
@@ -95,9 +95,9 @@ def transcribe(
     if fmt != "text":
         config["response_mime_type"] = "application/json"
         config["response_schema"] = _SEGMENT_SCHEMA
-    progress = {"text": False}
+    progress = StreamProgress()
     uploaded = None
-    with _errors(provider, progress):
+    with google_sdk_errors(provider.name, provider.settings, provider.key_variable, progress):
         try:
             if len(part.data) > inline_limit and provider.name == "gemini":
                 if on_upload is not None:
@@ -109,7 +109,7 @@ def transcribe(
             contents = [types.Content(role="user", parts=[audio, types.Part.from_text(text=instruction(
                 fmt, language, prompt))])]
             if fmt == "text":
-                return _streamed(client, model, contents, config, on_delta, progress)
+                return _streamed(client, provider.name, model, contents, config, on_delta, progress)
             response = client.models.generate_content(model=model, contents=contents, config=config)
             return _segmented(response, provider.name)
         finally:
@@ -150,11 +150,12 @@ def _forget(client: Any, uploaded: Any) -> None:
 
 def _streamed(
     client: Any,
+    provider: str,
     model: str,
     contents: Any,
     config: dict[str, Any],
     on_delta: Callable[[str], None] | None,
-    progress: dict[str, bool],
+    progress: StreamProgress,
 ) -> PieceResult:
     pieces: list[str] = []
     result = PieceResult(text="")
@@ -164,15 +165,14 @@ def _streamed(
         for candidate in chunk.candidates or ():
             if candidate.finish_reason is not None:
                 finish = str(getattr(candidate.finish_reason, "value", candidate.finish_reason))
-            for part in (candidate.content.parts if candidate.content else None) or ():
-                if part.text and not part.thought:
-                    progress["text"] = True
-                    pieces.append(part.text)
-                    if on_delta is not None:
-                        on_delta(part.text)
-    if finish is None and progress["text"]:
-        raise StreamInterrupted("The connection to gemini closed before the transcript was complete.")
-    _check_finish(finish)
+            for text in answer_texts(candidate):
+                progress.got_text = True
+                pieces.append(text)
+                if on_delta is not None:
+                    on_delta(text)
+    if finish is None and progress.got_text:
+        raise StreamInterrupted(f"The connection to {provider} closed before the transcript was complete.")
+    _check_finish(finish, provider)
     result.text = "".join(pieces).strip()
     return result
 
@@ -180,7 +180,7 @@ def _streamed(
 def _segmented(response: Any, provider: str) -> PieceResult:
     candidates = response.candidates or []
     finish = candidates[0].finish_reason if candidates else None
-    _check_finish(str(getattr(finish, "value", finish)) if finish is not None else None)
+    _check_finish(str(getattr(finish, "value", finish)) if finish is not None else None, provider)
     raw = response.text or ""
     try:
         data = json.loads(raw)
@@ -200,10 +200,10 @@ def _segmented(response: Any, provider: str) -> PieceResult:
     return result
 
 
-def _check_finish(finish: str | None) -> None:
+def _check_finish(finish: str | None, provider: str) -> None:
     if finish == "MAX_TOKENS":
         raise ProviderError(
-            "gemini reached its output limit before the transcript was complete; transcribe shorter pieces "
+            f"{provider} reached its output limit before the transcript was complete; transcribe shorter pieces "
             "(set MMCLI_TRANSCRIBE_MAX_SECONDS, e.g. 1200)."
         )
 
@@ -215,31 +215,3 @@ def _add_usage(result: PieceResult, meta: Any) -> None:
         result.input_tokens = meta.prompt_token_count
     if meta.candidates_token_count is not None:
         result.output_tokens = meta.candidates_token_count
-
-
-@contextmanager
-def _errors(provider: Any, progress: dict[str, bool]) -> Iterator[None]:
-    """The SDK's failures as mmcli's sentences, the same way providers/gemini.py words them."""
-    from google.genai import errors as genai_errors
-
-    name = provider.name
-    try:
-        yield
-    except genai_errors.APIError as exc:
-        raise failure(name, exc.message or str(exc), status=exc.code, key_variable=provider.key_variable) from exc
-    except MmcliError:
-        raise
-    except Exception as exc:
-        kind = exc.__class__.__name__
-        if progress["text"]:
-            raise StreamInterrupted(f"The connection to {name} broke mid-transcript.") from exc
-        if "Credentials" in kind:
-            raise ConfigError(
-                "No Google Cloud credentials for vertex: run `gcloud auth application-default login` "
-                "or set VERTEX_API_KEY."
-            ) from exc
-        if "Timeout" in kind:
-            raise failure(name, str(exc), timed_out_after=provider.settings.timeout) from exc
-        if "Connect" in kind or isinstance(exc, OSError):
-            raise failure(name, f"{kind}: {exc}", unreachable=True) from exc
-        raise failure(name, f"{kind}: {exc}") from exc
