@@ -266,3 +266,14 @@ def test_repl_image_and_audio_attach_to_the_next_turn(spawn_mmcli, mmcli_env, fa
     contents = second.json["contents"]
     assert [len(c["parts"]) for c in contents] == [3, 1, 1]
     assert gemini_inline(contents[0]["parts"][1])[1] == Path(diagram).read_bytes()
+
+
+def test_attachments_over_the_providers_request_limit_are_refused_before_sending(
+    run_mmcli, mmcli_env, fake_gemini, tmp_path
+):
+    big = b"%PDF-1.4\n" + b"0" * (8 * 1024 * 1024) + b"\n%%EOF\n"
+    first, second = write(tmp_path, "part1.pdf", big), write(tmp_path, "part2.pdf", big.replace(b"0", b"1"))
+    done = run_mmcli(["chat", "-m", "gemini-2.5-flash", "--file", first, "--file", second, "Compare"], mmcli_env)
+    assert done.returncode == 2, done.stderr
+    assert "add up to" in done.stderr and "part" in done.stderr
+    assert fake_gemini.generation_requests == []

@@ -6,7 +6,7 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from ..conversation import Message, Part, Request
+from ..conversation import Part, Request
 from ..errors import StreamInterrupted
 from .base import (
     Citations,
@@ -16,6 +16,8 @@ from .base import (
     StreamProgress,
     TextDelta,
     Usage,
+    chat_message,
+    prepare_media,
     stainless_sdk_errors,
 )
 
@@ -44,10 +46,11 @@ class AnthropicProvider:
         )
 
     def request_body(self, request: Request) -> dict[str, Any]:
+        media = prepare_media(request, self.name)
         body: dict[str, Any] = {
             "model": request.model.name,
             "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-            "messages": [self.message(m) for m in request.messages],
+            "messages": [chat_message(m, lambda part: self.content_block(part, media)) for m in request.messages],
             "stream": True,
         }
         if request.system:
@@ -58,17 +61,10 @@ class AnthropicProvider:
             body["extra_body"] = {"temperature": request.temperature}
         return body
 
-    def message(self, message: Message) -> dict[str, Any]:
-        if message.role == "assistant" or not any(p.is_media for p in message.parts):
-            return {"role": message.role, "content": message.text}
-        return {"role": "user", "content": [self.content_block(p) for p in message.parts]}
-
-    def content_block(self, part: Part) -> dict[str, Any]:
+    def content_block(self, part: Part, media: dict[str, Part]) -> dict[str, Any]:
         if part.kind == "text":
             return {"type": "text", "text": part.text}
-        from .. import media
-
-        part = media.prepare(part, self.name)
+        part = media[part.sha256]
         source = {
             "type": "base64",
             "media_type": part.mime_type,

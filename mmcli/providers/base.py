@@ -6,12 +6,12 @@ Nothing here imports an SDK; provider modules do, inside their methods.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..conversation import Request
+from ..conversation import Message, Part, Request
 from ..errors import (
     AuthenticationFailed,
     ConfigError,
@@ -81,6 +81,34 @@ class Provider(Protocol):
     def stream(self, request: Request) -> Iterator[Event]:
         """Yield events for one answer; raise ``errors.MmcliError`` subclasses on failure."""
         ...
+
+
+def prepare_media(request: Request, provider: str) -> dict[str, Part]:
+    """Every media part of the request as ``provider`` takes it, by content hash.
+
+    Prepared once per request (history re-sends the same image every turn),
+    and checked against the provider's limit for one request, so an oversized
+    request is refused here, with a sentence, rather than by the provider.
+    """
+    prepared: dict[str, Part] = {}
+    media_parts = [p for m in request.messages for p in m.parts if p.is_media]
+    if not media_parts:
+        return prepared
+    from .. import media
+
+    for part in media_parts:
+        if part.sha256 not in prepared:
+            prepared[part.sha256] = media.prepare(part, provider)
+    media.fits_request(prepared.values(), provider)
+    return prepared
+
+
+def chat_message(message: Message, content: Callable[[Part], dict[str, Any]]) -> dict[str, Any]:
+    """A message in the chat shape OpenAI and Anthropic share: plain text when it
+    is only text (answers always are), else a list of content parts."""
+    if message.role == "assistant" or not any(p.is_media for p in message.parts):
+        return {"role": message.role, "content": message.text}
+    return {"role": "user", "content": [content(p) for p in message.parts]}
 
 
 def failure(

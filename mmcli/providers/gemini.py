@@ -9,7 +9,16 @@ from typing import Any
 
 from ..conversation import Message, Part, Request
 from ..errors import StreamInterrupted
-from .base import Event, Finish, ProviderSettings, StreamProgress, TextDelta, Usage, google_sdk_errors
+from .base import (
+    Event,
+    Finish,
+    ProviderSettings,
+    StreamProgress,
+    TextDelta,
+    Usage,
+    google_sdk_errors,
+    prepare_media,
+)
 
 # google-genai retries with exponential backoff from this first delay (seconds).
 RETRY_INITIAL_DELAY_S = 0.5
@@ -43,18 +52,17 @@ class GeminiProvider:
         return genai.Client(api_key=self.settings.api_key, vertexai=False, http_options=self.http_options())
 
     def contents(self, request: Request) -> list[dict[str, Any]]:
-        return [self.content(m) for m in request.messages]
+        media = prepare_media(request, self.name)
+        return [self.content(m, media) for m in request.messages]
 
-    def content(self, message: Message) -> dict[str, Any]:
+    def content(self, message: Message, media: dict[str, Part]) -> dict[str, Any]:
         role = "model" if message.role == "assistant" else "user"
-        return {"role": role, "parts": [self.part(p) for p in message.parts]}
+        return {"role": role, "parts": [self.part(p, media) for p in message.parts]}
 
-    def part(self, part: Part) -> dict[str, Any]:
+    def part(self, part: Part, media: dict[str, Part]) -> dict[str, Any]:
         if part.kind == "text":
             return {"text": part.text}
-        from .. import media
-
-        part = media.prepare(part, self.name)
+        part = media[part.sha256]
         return {"inline_data": {"mime_type": part.mime_type, "data": part.data}}
 
     def generation_config(self, request: Request) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from ..conversation import Message, Part, Request
+from ..conversation import Part, Request
 from .base import (
     Citations,
     Event,
@@ -20,6 +20,8 @@ from .base import (
     StreamProgress,
     TextDelta,
     Usage,
+    chat_message,
+    prepare_media,
     stainless_sdk_errors,
 )
 
@@ -53,7 +55,8 @@ class OpenAIProvider:
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages += [self.message(m) for m in request.messages]
+        media = prepare_media(request, self.name)
+        messages += [chat_message(m, lambda part: self.content_part(part, media)) for m in request.messages]
         body: dict[str, Any] = {
             "model": request.model.name,
             "messages": messages,
@@ -66,22 +69,17 @@ class OpenAIProvider:
             body[self.max_tokens_field] = request.max_tokens
         return body
 
-    def message(self, message: Message) -> dict[str, Any]:
-        if message.role == "assistant" or not any(p.is_media for p in message.parts):
-            return {"role": message.role, "content": message.text}
-        return {"role": "user", "content": [self.content_part(p) for p in message.parts]}
-
-    def content_part(self, part: Part) -> dict[str, Any]:
+    def content_part(self, part: Part, media: dict[str, Part]) -> dict[str, Any]:
         if part.kind == "text":
             return {"type": "text", "text": part.text}
-        from .. import media
+        from ..media import audio_format
 
-        part = media.prepare(part, self.name)
+        part = media[part.sha256]
         encoded = base64.b64encode(part.data).decode("ascii")
         if part.kind == "image":
             return {"type": "image_url", "image_url": {"url": f"data:{part.mime_type};base64,{encoded}"}}
         if part.kind == "audio":
-            return {"type": "input_audio", "input_audio": {"data": encoded, "format": media.audio_format(part)}}
+            return {"type": "input_audio", "input_audio": {"data": encoded, "format": audio_format(part)}}
         filename = (part.source.rsplit("/", 1)[-1] if part.source not in ("", "-") else "") or "document.pdf"
         return {
             "type": "file",
