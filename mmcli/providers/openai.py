@@ -32,6 +32,7 @@ class OpenAIProvider:
     # Newer OpenAI models reject `max_tokens`; compatible servers often only know it.
     max_tokens_field = "max_completion_tokens"
     placeholder_key: str | None = None
+    default_base_url: str | None = None  # None: the SDK's own (or OPENAI_BASE_URL)
 
     def __init__(self, settings: ProviderSettings):
         self.settings = settings
@@ -44,7 +45,7 @@ class OpenAIProvider:
 
         return openai.OpenAI(
             api_key=self.settings.api_key or self.placeholder_key,
-            base_url=self.settings.base_url or None,
+            base_url=self.settings.base_url or self.default_base_url,
             timeout=self.settings.timeout,
             max_retries=self.settings.retries,
         )

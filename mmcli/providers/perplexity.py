@@ -14,16 +14,7 @@ class PerplexityProvider(OpenAIProvider):
     name = "perplexity"
     key_variable = "PERPLEXITY_API_KEY"
     max_tokens_field = "max_tokens"
-
-    def client(self) -> Any:
-        import openai
-
-        return openai.OpenAI(
-            api_key=self.settings.api_key,
-            base_url=self.settings.base_url or PERPLEXITY_BASE_URL,
-            timeout=self.settings.timeout,
-            max_retries=self.settings.retries,
-        )
+    default_base_url = PERPLEXITY_BASE_URL
 
     def request_body(self, request):  # type: ignore[no-untyped-def]
         body = super().request_body(request)
