@@ -93,8 +93,9 @@ class Config:
 def _expect(table: dict, key: str, kind: type | tuple[type, ...], path: Path) -> object:
     value = table[key]
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{path}: '{key}' must be a {names}, not {value!r}.")
+        names = {"str": "text string", "int": "whole number", "dict": "table"}
+        noun = "number" if isinstance(kind, tuple) else names.get(kind.__name__, kind.__name__)
+        raise ConfigError(f"{path}: '{key}' must be a {noun}, not {value!r}.")
     return value
 
 
@@ -149,6 +150,8 @@ def parse_config(path: Path) -> Config:
     config.providers = providers
     if config.timeout <= 0 or config.retries < 0:
         raise ConfigError(f"{path}: 'timeout' must be positive and 'retries' zero or more.")
+    if config.cache_ttl_days < 0 or config.cache_max_mb <= 0:
+        raise ConfigError(f"{path}: [cache] 'ttl_days' must be zero or more and 'max_mb' positive.")
     return config
 
 

@@ -97,13 +97,43 @@ def _stored_count(original: list[Message], kept: list[Message]) -> int:
 
 
 def fit_to_model(request: Request, notify: Callable[[str], None] | None = None) -> Request:
-    """``fit`` with the model's context window from the catalogue; ``notify`` hears about left-out messages."""
+    """The history made sendable to this model: earlier media it cannot take left out
+    (after a /model switch, say), then ``fit`` to its context window. ``notify``
+    hears about anything left out; the stored session keeps it all."""
     from .providers import registry
 
-    fitted, dropped = fit(request, registry.capabilities(request.model).context_tokens)
+    capabilities = registry.capabilities(request.model)
+    request, omitted = without_unusable_media(request, capabilities.accepts)
+    if omitted and notify is not None:
+        kinds = " and ".join(sorted(omitted))
+        notify(
+            f"{request.model} cannot take {kinds}, so the {kinds} of earlier turns "
+            "is left out of the request (it stays in the session)."
+        )
+    fitted, dropped = fit(request, capabilities.context_tokens)
     if dropped and notify is not None:
         notify(left_out_note(dropped, str(request.model)))
     return fitted
+
+
+def without_unusable_media(request: Request, accepts: Callable[[str], bool]) -> tuple[Request, set[str]]:
+    """Earlier turns' media of a kind the model cannot take, each replaced by a short
+    text note, so a switch to such a model does not make every later turn fail.
+    The newest turn is left alone: what it attaches is checked, and refused, as usual."""
+    omitted: set[str] = set()
+    messages = list(request.messages)
+    for index, message in enumerate(messages[:-1]):
+        if not any(p.is_media and not accepts(p.kind) for p in message.parts):
+            continue
+        parts = []
+        for part in message.parts:
+            if part.is_media and not accepts(part.kind):
+                omitted.add(part.kind)
+                name = part.source.rsplit("/", 1)[-1] if part.source not in ("", "-") else part.kind
+                part = Part.of_text(f"[{part.kind} {name} left out]")
+            parts.append(part)
+        messages[index] = replace(message, parts=parts)
+    return (replace(request, messages=messages) if omitted else request), omitted
 
 
 def left_out_note(dropped: int, model: str) -> str:

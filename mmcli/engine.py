@@ -9,7 +9,6 @@ the conversation; the engine only answers one request.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -124,7 +123,10 @@ class NullSink:
 
 
 def warn(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """A note on stderr, in the same `mmcli: ...` shape as errors."""
+    from .errors import report
+
+    report(message)
 
 
 def open_cache(config: Config) -> Any:
@@ -195,29 +197,38 @@ def _answer(
 
     kinds = request.media_kinds()
     registry.check_accepts(request.model, kinds)
-    candidates = [request.model]
-    for model in dict.fromkeys(fallbacks):
-        try:
-            registry.check_accepts(model, kinds)
-        except MmcliError as refusal:
-            notify(f"Skipping fallback {model}: {refusal}")
-            continue
-        if model != request.model:
-            candidates.append(model)
-    for index, model in enumerate(candidates):
-        attempt = replace(request, model=model)
+    waiting = [m for m in dict.fromkeys(fallbacks) if m != request.model]
+    attempt = request
+    while True:
         try:
             result = _stream_one(attempt, config, sink, timeout)
         except ProviderError as exc:
-            later = candidates[index + 1 :]
-            if not exc.retryable_elsewhere or not later or isinstance(exc, StreamInterrupted):
+            if not exc.retryable_elsewhere or isinstance(exc, StreamInterrupted):
                 raise
-            notify(f"{exc} Falling back to {later[0]}.")
+            fallback = _next_fallback(waiting, kinds, notify)
+            if fallback is None:
+                raise
+            notify(f"{exc.message.rstrip('.')}; falling back to {fallback}.")
+            attempt = replace(request, model=fallback)
             continue
         if cache is not None and not result.incomplete and result.text:
             cache_put(cache, cache_key_of(attempt), result.to_cache(), notify)
         return result
-    raise AssertionError("unreachable: the last candidate either answers or raises")
+
+
+def _next_fallback(waiting: list[ModelRef], kinds: set[str], notify: Callable[[str], None]) -> ModelRef | None:
+    """The next fallback that can take this input; the others are skipped, with a note."""
+    from .providers import registry
+
+    while waiting:
+        model = waiting.pop(0)
+        try:
+            registry.check_accepts(model, kinds)
+        except MmcliError as refusal:
+            notify(f"Skipping fallback {model}: {refusal.message}")
+            continue
+        return model
+    return None
 
 
 def _take(event: object, result: Answer, pieces: list[str], sink: Sink, started: float) -> None:

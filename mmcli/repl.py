@@ -186,8 +186,9 @@ class Repl:
 
         parts = ([Part.of_text(text)] if text else []) + self.pending_parts
         turn = Message(role="user", parts=parts)
-        # Refuse input the model cannot take before anything is stored.
-        registry.check_accepts(self.ref, Request(self.ref, [*self.history, turn]).media_kinds())
+        # Refuse input the model cannot take before anything is stored. Earlier
+        # turns' media it cannot take are left out of the request instead.
+        registry.check_accepts(self.ref, turn.media_kinds())
         name = self.ensure_session(text)
         self.store.append(name, turn, model=str(self.ref))
         self.history.append(turn)

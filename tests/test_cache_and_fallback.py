@@ -166,7 +166,7 @@ def test_fallback_answers_when_the_primary_fails(run_mmcli, mmcli_env, fake_open
         "anthropic", "claude-haiku-4-5", "Fallback speaking.",
     )
     notes = done.stderr.strip().splitlines()
-    assert len(notes) == 1 and "Falling back to anthropic:claude-haiku-4-5" in notes[0]
+    assert len(notes) == 1 and "falling back to anthropic:claude-haiku-4-5" in notes[0]
 
 
 def test_fallbacks_from_config_are_tried_in_order(run_mmcli, mmcli_env, fake_openai, fake_anthropic, fake_gemini):
@@ -263,3 +263,12 @@ def test_a_fallback_that_cannot_take_the_input_is_skipped_and_the_real_error_sta
     assert "Skipping fallback perplexity:sonar-deep-research" in lines[0]
     assert "OPENAI_API_KEY" in lines[-1]
     assert fake_perplexity.generation_requests == []
+
+
+def test_an_overloaded_event_before_any_text_falls_back(run_mmcli, mmcli_env, fake_anthropic, fake_openai):
+    write_config(mmcli_env, "retries = 0\n")
+    fake_anthropic.queue(Reply(stream_error=529, cut_after_chunks=0, error_message="Overloaded"))
+    fake_openai.queue(Reply(text="Fallback answer."))
+    done = run_mmcli(["chat", "-m", "claude-haiku-4-5", "--fallback", "gpt-4o-mini", "Q"], mmcli_env)
+    assert (done.returncode, done.stdout) == (0, "Fallback answer.\n"), done.stderr
+    assert "server error (529)" in done.stderr and "falling back to openai:gpt-4o-mini" in done.stderr

@@ -143,8 +143,21 @@ def test_json_is_one_document_with_citations_and_usage(run_mmcli, mmcli_env, fak
     assert (document["model"], document["provider"]) == ("sonar", "perplexity")
     assert (document["input_tokens"], document["output_tokens"]) == (12, 3)
     assert document["citations"] == ["https://a.example/"]
-    assert document["cached"] is False and document["session"] is None
+    assert document["cached"] is False
+    assert document["session"].endswith("-q")  # every one-shot is kept, under an automatic name
     assert document["cost_usd"] == pytest.approx((12 * 1.0 + 3 * 1.0) / 1e6)
+
+
+def test_continue_picks_up_a_plain_one_shot(run_mmcli, mmcli_env, fake_openai):
+    fake_openai.queue(Reply(text="Nice to meet you, Ann."), Reply(text="Your name is Ann."))
+    assert run_mmcli(["chat", "-m", "gpt-4o-mini", "My name is Ann"], mmcli_env).returncode == 0
+    done = run_mmcli(["chat", "-c", "What is my name?"], mmcli_env)
+    assert (done.returncode, done.stdout) == (0, "Your name is Ann.\n"), done.stderr
+    assert fake_openai.generation_requests[-1].json["messages"] == [
+        {"role": "user", "content": "My name is Ann"},
+        {"role": "assistant", "content": "Nice to meet you, Ann."},
+        {"role": "user", "content": "What is my name?"},
+    ]
 
 
 def test_no_stream_prints_the_same_text_once(run_mmcli, mmcli_env, fake_openai):
@@ -366,6 +379,9 @@ def test_models_table_in_a_pipe_has_no_escape_codes(run_mmcli, mmcli_env):
 
 def test_version_and_help(run_mmcli, mmcli_env):
     assert run_mmcli(["--version"], mmcli_env).stdout.startswith("mmcli ")
-    for command in (["--help"], ["chat", "--help"], ["models", "--help"]):
-        done = run_mmcli(command, mmcli_env)
-        assert done.returncode == 0 and "Example" in done.stdout
+    commands = [[], ["chat"], ["models"], ["analyze-image"], ["transcribe"], ["compare"], ["sessions"], ["cache"]]
+    commands += [["sessions", sub] for sub in ("list", "show", "export", "rename", "delete")]
+    commands += [["cache", sub] for sub in ("stats", "clear")]
+    for command in commands:
+        done = run_mmcli([*command, "--help"], mmcli_env)
+        assert done.returncode == 0 and "Example" in done.stdout, command

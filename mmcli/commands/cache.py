@@ -10,7 +10,12 @@ from ..errors import exits_cleanly
 
 app = typer.Typer(
     name="cache",
-    help="Inspect or empty the response cache (one-shot answers are reused for identical requests).",
+    help=(
+        "Inspect or empty the response cache (one-shot answers are reused for identical requests).\n\n"
+        "Examples:\n\n"
+        "  mmcli cache stats\n\n"
+        "  mmcli cache clear --older-than 7d"
+    ),
     no_args_is_help=True,
 )
 

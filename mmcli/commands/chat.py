@@ -71,6 +71,10 @@ def chat(
     from .common import check_temperature, combine_prompt, read_piped_text, stdin_is_piped
 
     check_temperature(temperature)
+    if session and continue_:
+        from ..errors import UsageError
+
+        raise UsageError("Give either -S NAME (a named session) or -c (the most recent one), not both.")
     config = config_module.load()
     stdin_is_a_file = "-" in [*(image or []), *(audio or []), *(file or [])]
     piped = read_piped_text() if stdin_is_piped() and not stdin_is_a_file else None
@@ -146,11 +150,11 @@ def one_shot(
             temperature=temperature,
             max_tokens=max_tokens,
         )
-        registry.check_accepts(ref, request.media_kinds())
+        registry.check_accepts(ref, turn.media_kinds())  # earlier turns: fit_to_model leaves out what it cannot take
         if history:
             from ..context_window import fit_to_model
 
-            request = fit_to_model(request, notify=lambda note: engine.warn(f"mmcli: {note}"))
+            request = fit_to_model(request, notify=engine.warn)
         if store is not None and info is None:
             # get_or_create: another process may be starting the same named session right now.
             info, _ = store.get_or_create(session, str(ref), system=system)
@@ -169,18 +173,30 @@ def one_shot(
             )
         except Exception as exc:
             partial = getattr(exc, "answer", None)
+            if store is None and partial is not None and partial.text:
+                store, info = _new_session(config, text, partial, system)
             if store is not None and info is not None:
                 _save_turn(store, info.name, turn, partial)
             if json_output and partial is not None:
                 print_json(partial.to_json(info.name if info else None))
             raise
-        if store is not None and info is not None:
-            _save_turn(store, info.name, turn, answer)
+        if store is None:
+            # Every answered one-shot is kept, under an automatic name, so `-c` can continue it.
+            store, info = _new_session(config, text, answer, system)
+        _save_turn(store, info.name, turn, answer)
         if json_output:
-            print_json(answer.to_json(info.name if info else None))
+            print_json(answer.to_json(info.name))
     finally:
         if store is not None:
             store.close()
+
+
+def _new_session(config: Config, text: str, answer, system: str | None):  # type: ignore[no-untyped-def]
+    """A new automatically named session for a one-shot turn without -S or -c."""
+    from ..store.sessions import SessionStore
+
+    store = SessionStore(config.data_dir)
+    return store, store.create(None, str(answer.model), system=system, first_prompt=text)
 
 
 def _choose_model(config: Config, model: str | None, info: object) -> ModelRef:

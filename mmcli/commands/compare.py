@@ -139,7 +139,6 @@ def run(
     Returns the columns and whether Ctrl-C cut the wait short (unfinished
     columns then hold what had arrived, marked as errors).
     """
-    import sys
     import threading
     from dataclasses import replace
 
@@ -194,8 +193,10 @@ def run(
         for worker in workers:
             worker.stop()
     view.stop()
+    from ..errors import report
+
     for note in dict.fromkeys(notes):
-        print(note, file=sys.stderr, flush=True)
+        report(note)
     return columns, interrupted
 
 

@@ -15,7 +15,13 @@ app = typer.Typer(
     name="sessions",
     help=(
         "List, show, export, rename and delete saved conversations "
-        "(mmcli chat -S NAME and the interactive chat save them)."
+        "(mmcli chat -S NAME and the interactive chat save them).\n\n"
+        "Examples:\n\n"
+        "  mmcli sessions list\n\n"
+        "  mmcli sessions show trip-planning\n\n"
+        "  mmcli sessions export trip-planning --format md > trip.md\n\n"
+        "  mmcli sessions rename trip-planning japan-2027\n\n"
+        "  mmcli sessions delete japan-2027"
     ),
     no_args_is_help=True,
 )

@@ -163,7 +163,7 @@ def stainless_sdk_errors(
         if progress.got_text:  # an error event inside the stream (say, overloaded) after text arrived
             detail = one_sentence(_api_message(exc)).rstrip(".")
             raise StreamInterrupted(f"{provider} stopped mid-answer: {detail}.") from exc
-        raise failure(provider, _api_message(exc), status=exc.status_code, key_variable=key_variable) from exc
+        raise failure(provider, _api_message(exc), status=_status_of(exc), key_variable=key_variable) from exc
     except sdk.APITimeoutError as exc:
         raise failure(provider, str(exc), timed_out_after=settings.timeout) from exc
     except MmcliError:
@@ -194,7 +194,8 @@ def google_sdk_errors(
         if status == 400 and "API_KEY_INVALID" in str(exc.details):
             status = 401
         if progress.got_text:
-            raise StreamInterrupted(f"{provider} stopped mid-answer: {exc.message or exc}.") from exc
+            detail = one_sentence(exc.message or str(exc)).rstrip(".")
+            raise StreamInterrupted(f"{provider} stopped mid-answer: {detail}.") from exc
         raise failure(provider, exc.message or str(exc), status=status, key_variable=key_variable) from exc
     except MmcliError:
         raise
@@ -212,6 +213,30 @@ def google_sdk_errors(
         if "Connect" in kind or isinstance(exc, OSError):
             raise failure(provider, f"{kind}: {exc}", unreachable=True) from exc
         raise failure(provider, f"{kind}: {exc}") from exc
+
+
+# An error event inside a stream (Anthropic's overloaded_error, say) reaches the
+# SDK's APIStatusError with the stream's own status, 200; its type says what it was.
+_STREAM_ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def _status_of(exc: Any) -> int:
+    if exc.status_code != 200:
+        return int(exc.status_code)
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    return _STREAM_ERROR_STATUS.get(kind, 500)
 
 
 def _api_message(exc: Any) -> str:

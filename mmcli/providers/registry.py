@@ -92,8 +92,12 @@ def _parse_plain(spec: str, config: Config) -> ModelRef:
         return ModelRef(provider, name)
     provider = _bare_provider(spec)
     if provider is None:
-        candidates = list(config.aliases) + [m for p in catalogue().values() for m in p["models"]]
-        hint = _did_you_mean(spec, candidates)
+        known = {name: f"{p}:{name}" for p, entry in catalogue().items() for name in entry["models"]}
+        import difflib
+
+        # Match on bare names, suggest the provider:model spelling that works (llama3.2 -> ollama:llama3.2).
+        matches = difflib.get_close_matches(spec, list(config.aliases) + list(known), n=3)
+        hint = f" (did you mean {', '.join(known.get(m, m) for m in matches)}?)" if matches else ""
         raise ConfigError(
             f"Unknown model or alias '{spec}'{hint}; use provider:model (see `mmcli models`) "
             "or define an alias in config.toml."
@@ -137,6 +141,9 @@ def models_accepting(kind: str) -> list[str]:
 
 def check_accepts(ref: ModelRef, kinds: set[str]) -> None:
     """Refuse, before any request, input the model cannot take (exit 2)."""
+    if catalogue()[ref.provider]["models"].get(ref.name, {}).get("transcribe"):
+        chat_default = f"{ref.provider}:{default_model_of(ref.provider)}"
+        raise UsageError(f"{ref} is a speech-to-text model: use it with mmcli transcribe, or chat with {chat_default}.")
     caps = capabilities(ref)
     for kind in sorted(kinds):
         if not caps.accepts(kind):
@@ -198,7 +205,7 @@ def provider_settings(provider: str, config: Config, *, timeout: float | None = 
         "gemini": _env("GOOGLE_GEMINI_BASE_URL"),
         "vertex": _env("GOOGLE_VERTEX_BASE_URL"),
         "perplexity": _env("PERPLEXITY_BASE_URL"),
-        "ollama": (_env("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST).rstrip("/") + "/v1",
+        "ollama": ollama_root() + "/v1",
         "compat": _env("MMCLI_COMPAT_BASE_URL"),
     }[provider] or config.provider_option(provider, "base_url")
     key_env = catalogue()[provider]["key_env"]
@@ -216,15 +223,25 @@ def provider_settings(provider: str, config: Config, *, timeout: float | None = 
     )
 
 
-def _ollama_answers(host: str) -> bool:
-    """A quick probe so a machine with only Ollama still gets a default model."""
+def ollama_root() -> str:
+    """OLLAMA_HOST as a URL: Ollama itself also takes a bare `host:port`."""
+    host = (_env("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST).rstrip("/")
+    return host if "://" in host else f"http://{host}"
+
+
+def _ollama_models() -> list[str] | None:
+    """The models a local Ollama has pulled, or None when no server answers (a quick probe,
+    so a machine with only Ollama still gets a default model)."""
     import urllib.request
 
     try:
-        with urllib.request.urlopen(host.rstrip("/") + "/api/tags", timeout=0.3) as response:
-            return response.status == 200
+        with urllib.request.urlopen(ollama_root() + "/api/tags", timeout=0.3) as response:
+            tags = json.loads(response.read())
     except (OSError, ValueError):
-        return False
+        return None
+    models = tags.get("models", []) if isinstance(tags, dict) else []
+    names = [str(m.get("name", "")) for m in models if isinstance(m, dict)]
+    return [n.removesuffix(":latest") for n in names if n]
 
 
 def default_model(config: Config) -> ModelRef:
@@ -233,8 +250,11 @@ def default_model(config: Config) -> ModelRef:
     for provider in DEFAULT_PROVIDER_ORDER:
         if has_credentials(provider, config):
             return ModelRef(provider, default_model_of(provider))
-    if _ollama_answers(_env("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST):
-        return ModelRef("ollama", default_model_of("ollama"))
+    installed = _ollama_models()
+    if installed is not None:
+        preferred = default_model_of("ollama")
+        # Our default if it is pulled, else whatever is: a model the server lacks would only 404.
+        return ModelRef("ollama", preferred if preferred in installed or not installed else installed[0])
     raise ConfigError(
         "No model configured and no API key found: set one of GOOGLE_API_KEY, OPENAI_API_KEY, "
         "ANTHROPIC_API_KEY or PERPLEXITY_API_KEY (or start a local Ollama server)."
