@@ -217,11 +217,18 @@ def summary_table(columns: list[Column], *, plain: bool) -> Any:
         title=None if plain else "Summary",
         caption=None if plain else f"ttft: time to first token · cost: estimated, prices of {prices_checked_on()}",
         header_style="" if plain else "bold",
+        collapse_padding=not plain,  # one space between columns: the table fits 80 columns
+        pad_edge=plain,
     )
+    rows = summary_rows(columns)
     for index, header in enumerate(SUMMARY_HEADERS):
-        table.add_column(header, justify="left" if index < 2 else "right", no_wrap=index > 0, overflow="fold")
+        # Model and status are what a row is about: never wrapped or cut.
+        widest = max((len(row[index]) for row in rows), default=0) if index < 2 else None
+        table.add_column(
+            header, justify="left" if index < 2 else "right", no_wrap=True, overflow="fold", min_width=widest
+        )
     styles = {OK: "green", ERROR: "red", REFUSED: "yellow"}
-    for column, row in zip(columns, summary_rows(columns), strict=True):
+    for column, row in zip(columns, rows, strict=True):
         cells = [Text(cell) for cell in row]
         if not plain:
             cells[1].stylize(styles.get(column.status, "dim"))

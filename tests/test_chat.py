@@ -79,6 +79,12 @@ def test_gemini_streams_with_alt_sse_and_system_instruction(run_mmcli, mmcli_env
     assert body["generationConfig"]["temperature"] == 1
 
 
+def test_both_google_key_variables_set_leaves_stderr_empty(run_mmcli, mmcli_env, fake_gemini):
+    env = {**mmcli_env, "GEMINI_API_KEY": "AIzaAnother0123456789abcdefghij"}
+    done = run_mmcli(["chat", "-m", "gemini-2.5-flash", "Hello"], env)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+
+
 def test_vertex_express_mode_uses_the_vertex_path(run_mmcli, mmcli_env, fake_gemini):
     fake_gemini.queue(Reply(text="Vertex answers."))
     done = run_mmcli(["chat", "-m", "vertex:gemini-2.5-flash", "Hello"], mmcli_env)

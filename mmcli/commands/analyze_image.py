@@ -58,7 +58,8 @@ Examples:
 @exits_cleanly
 def analyze_image(
     images: Annotated[
-        list[str], typer.Argument(help="Images: paths, http(s) URLs, or - for stdin.", show_default=False)
+        list[str],
+        typer.Argument(help="Images: paths, http(s) URLs, or - for stdin.", show_default=False, metavar="IMG..."),
     ],
     prompt: Annotated[str, typer.Option("-P", "--prompt", help="What to ask about each image.")] = DEFAULT_PROMPT,
     model: ModelOption = None,

@@ -45,7 +45,9 @@ Examples:
 
 @exits_cleanly
 def chat(
-    prompt: Annotated[str | None, typer.Argument(help="The prompt; piped stdin follows it as its subject.")] = None,
+    prompt: Annotated[
+        str | None, typer.Argument(help="The prompt; piped stdin follows it as its subject.", metavar="PROMPT")
+    ] = None,
     model: ModelOption = None,
     system: SystemOption = None,
     temperature: TemperatureOption = None,

@@ -51,7 +51,9 @@ _GATE_TIMEOUT_S = 10.0
 
 @exits_cleanly
 def compare(
-    prompt: Annotated[str | None, typer.Argument(help="The prompt; piped stdin follows it as its subject.")] = None,
+    prompt: Annotated[
+        str | None, typer.Argument(help="The prompt; piped stdin follows it as its subject.", metavar="PROMPT")
+    ] = None,
     model: ModelsOption = None,
     system: SystemOption = None,
     temperature: TemperatureOption = None,

@@ -26,7 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-NameArgument = Annotated[str, typer.Argument(help="The session's name (see mmcli sessions list).")]
+NameArgument = Annotated[str, typer.Argument(help="The session's name (see mmcli sessions list).", metavar="NAME")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON document instead of the table.")]
 
 
@@ -218,8 +218,8 @@ def export(
 @app.command("rename")
 @exits_cleanly
 def rename(
-    old: Annotated[str, typer.Argument(help="The session's current name.")],
-    new: Annotated[str, typer.Argument(help="Its new name.")],
+    old: Annotated[str, typer.Argument(help="The session's current name.", metavar="OLD")],
+    new: Annotated[str, typer.Argument(help="Its new name.", metavar="NEW")],
 ) -> None:
     """Give a session a new name (its history and last-used time stay).
 

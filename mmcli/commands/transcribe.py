@@ -44,7 +44,7 @@ class Format(str, Enum):
 
 @exits_cleanly
 def transcribe(
-    audio: Annotated[str, typer.Argument(help="Audio file: a path, an http(s) URL, or - for stdin.")],
+    audio: Annotated[str, typer.Argument(help="Audio file: a path, an http(s) URL, or - for stdin.", metavar="AUDIO")],
     model: ModelOption = None,
     format_: Annotated[
         Format,

@@ -265,8 +265,22 @@ def resolve(spec: str | None, config: Config) -> ModelRef:
     return parse_model(spec, config) if spec else default_model(config)
 
 
+@cache
+def _quiet_sdk_logging() -> None:
+    """SDKs log warnings (google-genai: "Both GOOGLE_API_KEY and GEMINI_API_KEY are
+    set"); with no handler configured Python prints them on stderr, where only
+    mmcli's own sentences belong. So they go nowhere, unless MMCLI_DEBUG=1."""
+    import logging
+
+    if os.environ.get("MMCLI_DEBUG") == "1":
+        logging.basicConfig(level=logging.DEBUG)
+    else:
+        logging.getLogger().addHandler(logging.NullHandler())
+
+
 def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None) -> Provider:
     settings = provider_settings(ref.provider, config, timeout=timeout)
+    _quiet_sdk_logging()
     module_name, class_name = _IMPLEMENTATIONS[ref.provider]
     # Constructing a provider imports its SDK: tens of thousands of objects and
     # no garbage. Collector passes during that import only rescan what was just
