@@ -12,7 +12,7 @@ from .base import (
     Citations,
     Event,
     Finish,
-    ProviderSettings,
+    SdkProvider,
     StreamProgress,
     TextDelta,
     Usage,
@@ -25,15 +25,10 @@ from .base import (
 DEFAULT_MAX_TOKENS = 8192
 
 
-class AnthropicProvider:
+class AnthropicProvider(SdkProvider):
     name = "anthropic"
+    sdk_module = "anthropic"
     key_variable = "ANTHROPIC_API_KEY"
-
-    def __init__(self, settings: ProviderSettings):
-        self.settings = settings
-        # Import the SDK now rather than on the first event, so answer timings
-        # (time to first token) measure the provider, not the import.
-        import anthropic  # noqa: F401
 
     def client(self) -> Any:
         import anthropic

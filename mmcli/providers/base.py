@@ -75,6 +75,21 @@ class ProviderSettings:
     extra: dict[str, str] = field(default_factory=dict)  # e.g. vertex project/location
 
 
+class SdkProvider:
+    """What every provider shares: its settings, and its SDK imported up front so
+    that answer timings (time to first token) measure the provider, not the import."""
+
+    name: str
+    key_variable: str | None
+    sdk_module: str
+
+    def __init__(self, settings: ProviderSettings):
+        import importlib
+
+        self.settings = settings
+        importlib.import_module(self.sdk_module)
+
+
 class Provider(Protocol):
     name: str
 

@@ -12,7 +12,7 @@ from ..errors import StreamInterrupted
 from .base import (
     Event,
     Finish,
-    ProviderSettings,
+    SdkProvider,
     StreamProgress,
     TextDelta,
     Usage,
@@ -24,15 +24,10 @@ from .base import (
 RETRY_INITIAL_DELAY_S = 0.5
 
 
-class GeminiProvider:
+class GeminiProvider(SdkProvider):
     name = "gemini"
+    sdk_module = "google.genai"
     key_variable = "GOOGLE_API_KEY"
-
-    def __init__(self, settings: ProviderSettings):
-        self.settings = settings
-        # Import the SDK now rather than on the first event, so answer timings
-        # (time to first token) measure the provider, not the import.
-        import google.genai  # noqa: F401
 
     def http_options(self) -> Any:
         from google.genai import types

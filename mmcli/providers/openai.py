@@ -16,7 +16,7 @@ from .base import (
     Citations,
     Event,
     Finish,
-    ProviderSettings,
+    SdkProvider,
     StreamProgress,
     TextDelta,
     Usage,
@@ -26,19 +26,14 @@ from .base import (
 )
 
 
-class OpenAIProvider:
+class OpenAIProvider(SdkProvider):
     name = "openai"
+    sdk_module = "openai"
     key_variable = "OPENAI_API_KEY"
     # Newer OpenAI models reject `max_tokens`; compatible servers often only know it.
     max_tokens_field = "max_completion_tokens"
     placeholder_key: str | None = None
     default_base_url: str | None = None  # None: the SDK's own (or OPENAI_BASE_URL)
-
-    def __init__(self, settings: ProviderSettings):
-        self.settings = settings
-        # Import the SDK now rather than on the first event, so answer timings
-        # (time to first token) measure the provider, not the import.
-        import openai  # noqa: F401
 
     def client(self) -> Any:
         import openai
