@@ -120,11 +120,7 @@ class Repl:
         """
         from .providers import registry
 
-        info = self.store.get(name)
-        if info is None:
-            from .store.sessions import _unknown_session_sentence
-
-            raise UsageError(_unknown_session_sentence(name, self.store.close_matches(name)))
+        info = self.store.require(name)
         history = self.store.messages(name)
         if self.model_flag:
             ref = registry.resolve(self.model_flag, self.config)

@@ -158,9 +158,9 @@ def _clear(repl: Repl, arg: str) -> None:
 def _save(repl: Repl, arg: str) -> None:
     name = _require_arg(arg, "/save NAME")
     if repl.session is None:
-        from .store.sessions import _valid_name
+        from .store.sessions import valid_name
 
-        name = _valid_name(name)
+        name = valid_name(name)
         if repl.store.get(name) is not None:
             raise UsageError(f"A session named '{name}' already exists; pick another name.")
         repl.pending_name = name

@@ -37,17 +37,6 @@ def _open_store() -> SessionStore:
     return SessionStore(config_module.load().data_dir)
 
 
-def _require(store: SessionStore, name: str) -> SessionInfo:
-    """The named session; exit 2 with close matches when there is none."""
-    from ..errors import UsageError
-    from ..store.sessions import _unknown_session_sentence
-
-    info = store.get(name)
-    if info is None:
-        raise UsageError(_unknown_session_sentence(name, store.close_matches(name)))
-    return info
-
-
 def _iso(timestamp: float) -> str:
     import datetime
 
@@ -169,7 +158,7 @@ def show(name: NameArgument, json_output: JsonFlag = False) -> None:
     from .common import print_json
 
     with _open_store() as store:
-        info = _require(store, name)
+        info = store.require(name)
         records = store.records(name)
     if json_output:
         print_json(session_json(info, records))
@@ -207,7 +196,7 @@ def export(
     if kind not in ("md", "markdown", "json"):
         raise UsageError(f"Unknown export format '{format}'; use --format md or --format json.")
     with _open_store() as store:
-        info = _require(store, name)
+        info = store.require(name)
         records = store.records(name)
     if kind == "json":
         typer.echo(json.dumps(session_json(info, records), ensure_ascii=False, indent=2))
@@ -228,7 +217,7 @@ def rename(
       mmcli sessions rename trip-planning japan-2027
     """
     with _open_store() as store:
-        _require(store, old)
+        store.require(old)
         store.rename(old, new)
     typer.echo(f"Renamed '{old}' to '{new.strip()}'.")
 
@@ -252,7 +241,7 @@ def delete(
     from ..errors import Interrupted
 
     with _open_store() as store:
-        info = _require(store, name)
+        info = store.require(name)
         if not yes and sys.stdin is not None and sys.stdin.isatty():
             noun = "turn" if info.turns == 1 else "turns"
             try:

@@ -118,6 +118,13 @@ class SessionStore:
         row = self._conn.execute(f"{_INFO_SELECT} WHERE s.name = ?", (name,)).fetchone()
         return SessionInfo(*row) if row else None
 
+    def require(self, name: str) -> SessionInfo:
+        """The named session; a UsageError listing close matches when there is none."""
+        info = self.get(name)
+        if info is None:
+            raise UsageError(_unknown_session_sentence(name, self.close_matches(name)))
+        return info
+
     @db.guarded
     def most_recent(self) -> SessionInfo | None:
         """The most recently *used* session (what ``-c`` continues), not the newest one."""
@@ -179,7 +186,7 @@ class SessionStore:
             if name is None:
                 name = self._unused_name(auto_name_base(first_prompt, now))
             else:
-                name = _valid_name(name)
+                name = valid_name(name)
                 if self._id_of(name) is not None:
                     raise UsageError(f"A session named '{name}' already exists; pick another name.")
             self._conn.execute(
@@ -288,7 +295,7 @@ class SessionStore:
 
     @db.guarded
     def rename(self, old: str, new: str) -> None:
-        new = _valid_name(new)
+        new = valid_name(new)
         with db.write(self._conn):
             session_id = self._require(old)
             if new == old:
@@ -405,7 +412,7 @@ def _unaccented(ch: str) -> str:
     return ch
 
 
-def _valid_name(name: str) -> str:
+def valid_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or any(unicodedata.category(ch).startswith("C") for ch in cleaned):
         raise UsageError(f"{name!r} cannot be a session name; use letters, digits and dashes.")
