@@ -58,6 +58,9 @@ app.add_typer(sessions.app, name="sessions")
 
 
 def main() -> None:
+    from .errors import install_signal_handlers
+
+    install_signal_handlers()
     try:
         app(prog_name="mmcli")
     finally:

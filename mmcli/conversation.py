@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+# Bump when media preparation changes what a provider is sent for the same file
+# (resizing, re-encoding), so answers about the old rendition are not reused.
+MEDIA_PREPARATION_VERSION = 1
+
 PartKind = Literal["text", "image", "audio", "document"]
 Role = Literal["user", "assistant"]
 
@@ -48,9 +52,16 @@ class Part:
 class Message:
     role: Role
     parts: list[Part]
-    # True when the answer was cut short (Ctrl-C, a dropped stream); kept so the
-    # session shows it, and so the cache never stores it.
+    # True when the answer did not end normally (cut, refused, blocked, broken,
+    # interrupted); kept so the session shows it, and so the cache never stores it.
     incomplete: bool = False
+    # How an answer ended (DESIGN.md, "How an answer ends"): "stop" for a whole
+    # answer; None for user messages and answers stored before endings were kept.
+    finish_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.finish_reason not in (None, "stop"):
+            self.incomplete = True
 
     @property
     def text(self) -> str:
@@ -86,14 +97,18 @@ class Request:
             kinds |= message.media_kinds()
         return kinds
 
-    def cache_identity(self) -> dict[str, object]:
+    def cache_identity(self, endpoint: str | None = None) -> dict[str, object]:
         """Everything that changes the answer, in a canonical, JSON-ready form.
 
-        Media are represented by their full SHA-256 (never a prefix of the
-        bytes), so two different images never share a cache entry.
+        ``endpoint`` is the base URL the provider is reached at: the same model
+        name on two servers is two models. Media are represented by their full
+        SHA-256 (never a prefix of the bytes), so two different images never
+        share a cache entry.
         """
         return {
             "provider": self.model.provider,
+            "endpoint": endpoint,
+            "media_preparation": MEDIA_PREPARATION_VERSION if self.media_kinds() else None,
             "model": self.model.name,
             "system": self.system,
             "temperature": self.temperature,

@@ -35,7 +35,10 @@ class Answer:
     cached: bool = False
     resolved_model: str | None = None
     finish_reason: str | None = None
-    incomplete: bool = False
+    finish_detail: str | None = None  # the provider's own word for the ending (SAFETY, max_tokens ...)
+    blocked_prompt: bool = False  # a filter refused the prompt itself, before any answer
+    error: str | None = None  # the sentence told on stderr when the answer did not end normally
+    incomplete: bool = False  # it did not end normally: kept marked in the session, never cached
 
     @property
     def cost_usd(self) -> float | None:
@@ -44,13 +47,15 @@ class Answer:
 
         if self.cached:
             return 0.0
+        if self.model is None:
+            return None
         return cost_usd(self.model.provider, self.model.name, self.input_tokens, self.output_tokens)
 
     def to_json(self, session: str | None = None) -> dict[str, Any]:
         """The DESIGN.md `--json` object (null where unknown)."""
         return {
-            "model": self.model.name,
-            "provider": self.model.provider,
+            "model": self.model.name if self.model else None,
+            "provider": self.model.provider if self.model else None,
             "answer": self.text,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
@@ -60,6 +65,8 @@ class Answer:
             "cached": self.cached,
             "citations": self.citations,
             "session": session,
+            "finish_reason": self.finish_reason,
+            "error": self.error,
         }
 
     def to_cache(self) -> dict[str, Any]:
@@ -83,7 +90,7 @@ class Answer:
             output_tokens=entry.get("output_tokens"),
             citations=list(entry.get("citations") or []),
             resolved_model=entry.get("resolved_model"),
-            finish_reason=entry.get("finish_reason"),
+            finish_reason=entry.get("finish_reason") or "stop",
             cached=True,
             ttft_s=0.0,
             total_s=0.0,
@@ -135,10 +142,11 @@ def open_cache(config: Config) -> Any:
     return ResponseCache(config.data_dir, ttl_days=config.cache_ttl_days, max_mb=config.cache_max_mb)
 
 
-def cache_key_of(request: Request) -> str:
+def cache_key_of(request: Request, config: Config) -> str:
+    from .providers.registry import endpoint
     from .store.cache import cache_key
 
-    return cache_key(request.cache_identity())
+    return cache_key(request.cache_identity(endpoint(request.model.provider, config)))
 
 
 def answer(
@@ -150,18 +158,46 @@ def answer(
     use_cache: bool = True,
     timeout: float | None = None,
     notify: Callable[[str], None] = warn,
+    strict_options: bool = True,
 ) -> Answer:
     """Answer ``request``, trying ``fallbacks`` in turn when the model fails.
 
-    Raises MmcliError subclasses; an interrupted answer travels on the
-    exception as ``.answer`` so the caller can keep it in its session.
+    ``strict_options``: an option the model cannot take (a temperature out of
+    its range) is a usage error; otherwise (a compare column) it is left out
+    for that model, with a note. For fallbacks it is always left out.
+
+    Raises MmcliError subclasses; an answer that did not end normally travels
+    on the exception as ``.answer`` so the caller can keep it in its session.
     """
+    request = fit_options(request, notify, strict=strict_options)
     cache = open_cache_or_warn(config, notify) if use_cache else None
     try:
         return _answer(request, config, sink, cache, fallbacks, timeout, notify)
     finally:
         if cache is not None:
             cache.close()
+
+
+def fit_options(request: Request, notify: Callable[[str], None], *, strict: bool) -> Request:
+    """Check the options against what the model takes, as its provider declares it."""
+    if request.temperature is None:
+        return request
+    from .errors import UsageError
+    from .providers.registry import temperature_range
+
+    allowed = temperature_range(request.model)
+    value = request.temperature
+    if allowed is not None and allowed[0] <= value <= allowed[1]:
+        return request
+    if allowed is None:
+        problem = f"{request.model} takes only its default temperature"
+    else:
+        problem = f"{request.model} takes a temperature from {allowed[0]:g} to {allowed[1]:g}"
+    if strict:
+        fix = "leave -t out" if allowed is None else "pick a value in that range"
+        raise UsageError(f"{problem}, not {value:g}; {fix}.")
+    notify(f"Leaving out -t {value:g} for {request.model}: it {problem.split(' ', 1)[1]}.")
+    return replace(request, temperature=None)
 
 
 def open_cache_or_warn(config: Config, notify: Callable[[str], None] = warn) -> Any:
@@ -185,7 +221,7 @@ def _answer(
     notify: Callable[[str], None],
 ) -> Answer:
     if cache is not None:
-        entry = cache_get(cache, cache_key_of(request), notify)
+        entry = cache_get(cache, cache_key_of(request, config), notify)
         if entry is not None:
             hit = Answer.from_cache(entry)
             sink.begin(hit.model)
@@ -203,17 +239,60 @@ def _answer(
         try:
             result = _stream_one(attempt, config, sink, timeout)
         except ProviderError as exc:
-            if not exc.retryable_elsewhere or isinstance(exc, StreamInterrupted):
+            if not exc.retryable_elsewhere:
                 raise
             fallback = _next_fallback(waiting, kinds, notify)
             if fallback is None:
                 raise
             notify(f"{exc.message.rstrip('.')}; falling back to {fallback}.")
-            attempt = replace(request, model=fallback)
+            attempt = fit_options(replace(request, model=fallback), notify, strict=False)
             continue
-        if cache is not None and not result.incomplete and result.text:
-            cache_put(cache, cache_key_of(attempt), result.to_cache(), notify)
+        _conclude(result, notify)  # raises for an answer that did not end normally
+        if cache is not None and result.finish_reason == STOP and result.text:
+            cache_put(cache, cache_key_of(attempt, config), result.to_cache(), notify)
         return result
+
+
+STOP = "stop"
+
+
+def _conclude(result: Answer, notify: Callable[[str], None]) -> None:
+    """Act on how the answer ended, in one place for every provider (DESIGN.md, "How an answer ends").
+
+    A normal end returns quietly; a cut with text is a note and exit 0; every
+    other ending is an ``AnswerEnded`` (exit 1) carrying the answer, which the
+    caller keeps, marked, in its session. None of them is cached.
+    """
+    from .errors import AnswerEnded
+
+    reason, detail, model = result.finish_reason, result.finish_detail, result.model
+    if reason == STOP:
+        if not result.text and not result.citations:
+            notify(f"{model} gave an empty answer.")  # never silent, even when there is nothing to print
+        return
+    result.incomplete = True
+    if reason == "length":
+        result.error = "The answer was cut at the token limit; raise --max-tokens."
+        if not result.text:
+            thought = " (the model spent it all thinking)" if result.output_tokens else ""
+            result.error = f"{model} gave no answer: it was cut at the token limit{thought}; raise --max-tokens."
+    elif reason == "refusal":
+        result.error = f"{model} refused to answer."
+    elif reason == "blocked":
+        what = "the prompt" if result.blocked_prompt else "the answer"
+        filter_name = f" ({detail})" if detail else ""
+        result.error = f"{model.provider} blocked {what} with its safety filter{filter_name}."
+        if detail and detail not in ("SAFETY", "content_filter"):
+            result.error = f"{model.provider} blocked {what}: {detail}."
+    else:
+        broke = detail or "the stream ended before the answer was complete"
+        result.error = f"{model} stopped mid-answer: {broke}."
+    if reason == "length" and result.text:
+        notify(result.error)
+        return
+    error = AnswerEnded(result.error)
+    error.answer = result  # type: ignore[attr-defined]
+    raise error
 
 
 def _next_fallback(waiting: list[ModelRef], kinds: set[str], notify: Callable[[str], None]) -> ModelRef | None:
@@ -241,12 +320,17 @@ def _take(event: object, result: Answer, pieces: list[str], sink: Sink, started:
         pieces.append(event.text)
         sink.delta(event.text)
     elif isinstance(event, Usage):
-        result.input_tokens = event.input_tokens
-        result.output_tokens = event.output_tokens
+        # A later report is the provider's final figure for whatever it carries.
+        if event.input_tokens is not None:
+            result.input_tokens = event.input_tokens
+        if event.output_tokens is not None:
+            result.output_tokens = event.output_tokens
     elif isinstance(event, Citations):
         result.citations = list(event.urls)
     elif isinstance(event, Finish):
         result.finish_reason = event.reason
+        result.finish_detail = event.detail
+        result.blocked_prompt = event.blocked_prompt
         result.resolved_model = event.resolved_model
 
 
@@ -285,15 +369,13 @@ def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | N
         with closing(provider.stream(request)) as events:
             for event in events:
                 _take(event, result, pieces, sink, started)
-    except (KeyboardInterrupt, StreamInterrupted) as exc:
+    except (KeyboardInterrupt, BrokenPipeError, StreamInterrupted) as exc:
         result.text = "".join(pieces)
         result.total_s = time.perf_counter() - started
         result.incomplete = True
-        sink.abort(result)
-        if isinstance(exc, KeyboardInterrupt):
-            error: MmcliError = Interrupted("Interrupted; the partial answer was kept.")
-        else:
-            error = exc
+        error = _interruption(exc, result)
+        if not isinstance(exc, BrokenPipeError):
+            _quietly(sink.abort, result)  # the terminal is tidied (and restored) whatever happens next
         error.answer = result  # type: ignore[attr-defined]
         raise error from None
     except MmcliError:
@@ -301,5 +383,38 @@ def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | N
         raise
     result.text = "".join(pieces)
     result.total_s = time.perf_counter() - started
-    sink.finish(result)
+    if result.finish_reason is None:  # a provider that told nothing of its end
+        result.finish_reason = STOP
+    try:
+        sink.finish(result)
+    except BrokenPipeError:
+        # The whole answer arrived; only the reader left before its last line.
+        from .errors import OutputClosed
+
+        error = OutputClosed("The reader of the output went away.")
+        error.answer = result  # type: ignore[attr-defined]
+        raise error from None
     return result
+
+
+def _interruption(exc: BaseException, result: Answer) -> MmcliError:
+    """What an answer cut short by the user, the system or the network becomes."""
+    from .errors import OutputClosed, interrupt_exit_code
+
+    if isinstance(exc, StreamInterrupted):
+        result.finish_reason, result.error = "error", exc.message
+        return exc
+    result.finish_reason = "interrupted"
+    if isinstance(exc, BrokenPipeError):
+        result.error = "The reader of the output went away."
+        return OutputClosed(result.error)
+    result.error = "Interrupted; the partial answer was kept." if result.text else "Interrupted."
+    return Interrupted(result.error, exit_code=interrupt_exit_code(exc))
+
+
+def _quietly(action: Callable[[Answer], None], result: Answer) -> None:
+    """Tidy the output after an interruption; a terminal that is gone (SIGHUP) must not stop the saving."""
+    try:
+        action(result)
+    except (OSError, ValueError):
+        pass

@@ -19,7 +19,7 @@ EXIT_USAGE = 2
 EXIT_CONFIG = 3
 EXIT_INTERRUPTED = 130
 
-# Environment variables whose values are secrets: scrubbed from every message.
+# Environment variables whose values may be secrets.
 SECRET_ENV_VARS = (
     "OPENAI_API_KEY",
     "ANTHROPIC_API_KEY",
@@ -29,12 +29,45 @@ SECRET_ENV_VARS = (
     "MMCLI_COMPAT_API_KEY",
     "VERTEX_API_KEY",
 )
+# A key shorter than this, or one of the placeholders local servers' docs tell
+# users to set, protects nothing: redacting it would only mangle the user's own
+# words ("Write a unit test" with OPENAI_API_KEY=test).
+MIN_SECRET_LENGTH = 12
+PLACEHOLDER_KEYS = frozenset({
+    "empty", "none", "null", "test", "dummy", "ollama", "lm-studio", "not-needed", "sk-no-key-required",
+    "no-key", "nokey", "placeholder", "changeme", "your-api-key", "api-key",
+})
 # Shapes of provider keys, for keys that arrive from somewhere other than the
-# environment (an SDK echoing a header back in its error text). Anchored and
-# as long as real keys, so words like "risk-assessment-report" are left alone.
+# environment (an SDK echoing a header back in its error text). Anchored, as
+# long as real keys, and holding a digit as random keys do, so hyphenated words
+# such as "sk-learn-compatible-pipeline" are left alone.
 _KEY_PATTERNS = re.compile(
-    r"(?<![\w-])(?:sk-(?:ant-|proj-|svcacct-)?[A-Za-z0-9_-]{20,}|pplx-[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{35})"
+    r"(?<![\w-])(?:sk-(?:ant-|proj-|svcacct-)?(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{20,}"
+    r"|pplx-(?=[A-Za-z]*\d)[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{35})"
 )
+
+
+def could_be_secret(value: str) -> bool:
+    """Whether a configured key is worth hiding: the one rule every redaction follows."""
+    value = value.strip()
+    return len(value) >= MIN_SECRET_LENGTH and value.lower() not in PLACEHOLDER_KEYS
+
+
+def secret_values() -> list[str]:
+    """The configured keys that could be secrets, longest first (so one never hides part of another)."""
+    found = {os.environ.get(var, "").strip() for var in SECRET_ENV_VARS}
+    return sorted((v for v in found if v and could_be_secret(v)), key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """Remove API keys from a message, a stored prompt or a log line, whatever produced it."""
+    for value in secret_values():
+        text = text.replace(value, "***")
+    return _KEY_PATTERNS.sub("***", text)
+
+
+def contains_secret(text: str) -> bool:
+    return redact(text) != text
 
 
 class MmcliError(Exception):
@@ -90,19 +123,61 @@ class StreamInterrupted(ProviderError):
         super().__init__(message, retryable_elsewhere=False)
 
 
+class AnswerEnded(ProviderError):
+    """The provider ended the answer other than normally: a refusal, a block, a
+    token limit with nothing to show, an error mid-stream (DESIGN.md, "How an
+    answer ends"). What arrived travels on ``.answer``; another model is not tried."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retryable_elsewhere=False)
+
+
 class Interrupted(MmcliError):
-    """Ctrl-C: what arrived so far is kept, and the exit code is 130."""
+    """Ctrl-C, SIGTERM or SIGHUP: what arrived so far is kept; the exit code says which."""
 
     exit_code = EXIT_INTERRUPTED
 
+    def __init__(self, message: str, exit_code: int = EXIT_INTERRUPTED):
+        super().__init__(message)
+        self.exit_code = exit_code
 
-def redact(text: str) -> str:
-    """Remove API keys from a message, whatever produced it."""
-    for var in SECRET_ENV_VARS:
-        value = os.environ.get(var)
-        if value and len(value) >= 4:
-            text = text.replace(value, "***")
-    return _KEY_PATTERNS.sub("***", text)
+
+class OutputClosed(MmcliError):
+    """The reader of stdout went away (`mmcli chat ... | head`): not a failure, nothing to say."""
+
+    exit_code = EXIT_OK
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so every place that keeps a
+    partial answer on Ctrl-C keeps it on these too; exits 128 + the signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def interrupt_exit_code(exc: BaseException) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + exc.signum if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+def install_signal_handlers() -> None:
+    """Handle SIGTERM and SIGHUP (a closed terminal window) like Ctrl-C.
+
+    Only the first signal raises: a second one arriving while the partial
+    answer is being saved must not cut that saving short.
+    """
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        if not getattr(handler, "fired", False):
+            handler.fired = True  # type: ignore[attr-defined]
+            raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
 
 
 def one_sentence(text: str) -> str:
@@ -116,30 +191,52 @@ def one_sentence(text: str) -> str:
 
 
 def report(message: str) -> None:
+    """One `mmcli: ...` line on stderr; nothing when stderr itself is gone (a closed terminal)."""
     import sys
 
-    print(f"mmcli: {redact(message)}", file=sys.stderr, flush=True)
+    try:
+        print(f"mmcli: {redact(message)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _debug() -> bool:
+    return os.environ.get("MMCLI_DEBUG") == "1"
+
+
+def _report_traceback() -> None:
+    """MMCLI_DEBUG=1: the traceback, with keys redacted like every other output."""
+    import sys
+    import traceback
+
+    try:
+        sys.stderr.write(redact(traceback.format_exc()))
+    except (OSError, ValueError):
+        pass
 
 
 def exits_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a command so every failure becomes one sentence and its exit code.
 
-    Tracebacks appear only with MMCLI_DEBUG=1. Typer still sees the wrapped
-    function's signature through functools.wraps.
+    Tracebacks appear only with MMCLI_DEBUG=1, redacted, and the exit code stays
+    the same. Typer still sees the wrapped function's signature through functools.wraps.
     """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except OutputClosed:
+            _silence_stdout()
+            raise SystemExit(EXIT_OK) from None
         except MmcliError as exc:
-            if os.environ.get("MMCLI_DEBUG") == "1":
-                raise
+            if _debug():
+                _report_traceback()
             report(exc.message)
             raise SystemExit(exc.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             report("Interrupted.")
-            raise SystemExit(EXIT_INTERRUPTED) from None
+            raise SystemExit(interrupt_exit_code(exc)) from None
         except BrokenPipeError:
             # The reader went away (`mmcli chat ... | head`): not an error worth a sentence.
             _silence_stdout()
@@ -147,8 +244,10 @@ def exits_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             from typer import Exit
 
-            if isinstance(exc, Exit) or os.environ.get("MMCLI_DEBUG") == "1":  # typer.Exit is a RuntimeError
+            if isinstance(exc, Exit):  # typer.Exit is a RuntimeError
                 raise
+            if _debug():
+                _report_traceback()
             report(
                 f"Unexpected error ({exc.__class__.__name__}: {one_sentence(str(exc)).rstrip('.')}); "
                 "rerun with MMCLI_DEBUG=1 to see the details."

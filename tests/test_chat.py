@@ -143,8 +143,9 @@ def test_json_is_one_document_with_citations_and_usage(run_mmcli, mmcli_env, fak
     document = json.loads(done.stdout)
     assert set(document) == {
         "model", "provider", "answer", "input_tokens", "output_tokens", "ttft_s",
-        "total_s", "cost_usd", "cached", "citations", "session",
+        "total_s", "cost_usd", "cached", "citations", "session", "finish_reason", "error",
     }
+    assert document["finish_reason"] == "stop" and document["error"] is None
     assert document["answer"] == "Answer."
     assert (document["model"], document["provider"]) == ("sonar", "perplexity")
     assert (document["input_tokens"], document["output_tokens"]) == (12, 3)
@@ -227,8 +228,41 @@ def test_empty_prompt_is_a_usage_error(run_mmcli, mmcli_env):
 
 def test_temperature_out_of_range(run_mmcli, mmcli_env, fake_openai):
     done = run_mmcli(["chat", "-m", "gpt-4o-mini", "-t", "3.5", "Hi"], mmcli_env)
-    assert done.returncode == 2 and "Temperature 3.5 is out of range" in done.stderr
+    assert done.returncode == 2 and "openai:gpt-4o-mini takes a temperature from 0 to 2, not 3.5" in done.stderr
     assert fake_openai.generation_requests == []
+
+
+@pytest.mark.parametrize(
+    ("model", "value", "sentence"),
+    [
+        ("claude-haiku-4-5", "1.5", "anthropic:claude-haiku-4-5 takes a temperature from 0 to 1, not 1.5"),
+        ("o4-mini", "0.5", "openai:o4-mini takes only its default temperature"),
+        ("gpt-5-mini", "1", "openai:gpt-5-mini takes only its default temperature"),
+    ],
+)
+def test_temperature_the_model_cannot_take_is_refused_before_sending(
+    run_mmcli, mmcli_env, fake_openai, fake_anthropic, model, value, sentence
+):
+    done = run_mmcli(["chat", "-m", model, "-t", value, "Hi"], mmcli_env)
+    assert done.returncode == 2 and sentence in done.stderr
+    assert fake_openai.generation_requests == [] and fake_anthropic.generation_requests == []
+
+
+def test_temperature_within_the_providers_range_is_sent(run_mmcli, mmcli_env, fake_anthropic):
+    done = run_mmcli(["chat", "-m", "claude-haiku-4-5", "-t", "0.7", "--no-cache", "Hi"], mmcli_env)
+    assert done.returncode == 0, done.stderr
+    assert fake_anthropic.generation_requests[0].json["temperature"] == 0.7
+
+
+def test_fallback_leaves_out_a_temperature_it_cannot_take(run_mmcli, mmcli_env, fake_openai, fake_anthropic):
+    fake_openai.queue(Reply(status=401, error_message="bad key"))
+    done = run_mmcli(
+        ["chat", "-m", "gpt-4o-mini", "-t", "1.5", "--fallback", "claude-haiku-4-5", "--no-cache", "Hi"],
+        mmcli_env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Leaving out -t 1.5 for anthropic:claude-haiku-4-5" in done.stderr
+    assert "temperature" not in fake_anthropic.generation_requests[0].json
 
 
 # --- model naming and defaults --------------------------------------------------------------------

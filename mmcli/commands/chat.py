@@ -70,9 +70,8 @@ def chat(
     """Ask a model: one-shot with a PROMPT or piped stdin, interactive when run bare in a terminal."""
     from .. import config as config_module
     from ..render import stdout_is_terminal
-    from .common import check_temperature, combine_prompt, read_piped_text, stdin_is_piped
+    from .common import combine_prompt, read_piped_text, stdin_is_piped
 
-    check_temperature(temperature)
     if session and continue_:
         from ..errors import UsageError
 
@@ -130,13 +129,19 @@ def one_shot(
     fallback: list[str] | None,
     timeout: float | None,
 ) -> None:
+    """One question, one answer. The question is in the session before the request
+    leaves and the answer is kept as it grows, so no ending (an error, Ctrl-C,
+    SIGTERM, a closed terminal or pipe, SIGKILL) loses what was said."""
     from .. import engine, render
     from ..conversation import Request
     from ..providers import registry
+    from ..store.db import StoreError
     from .common import print_json, resolve_models, user_message
 
     history: list[Message] = []
-    store = info = None
+    store = info = ref = None
+    recorder = None
+    created = False
     try:
         if session or continue_:
             store, info = open_session(config, session, continue_)
@@ -153,52 +158,89 @@ def one_shot(
             max_tokens=max_tokens,
         )
         registry.check_accepts(ref, turn.media_kinds())  # earlier turns: fit_to_model leaves out what it cannot take
+        request = engine.fit_options(request, engine.warn, strict=True)
         if history:
             from ..context_window import fit_to_model
 
             request = fit_to_model(request, notify=engine.warn)
-        if store is not None and info is None:
-            # get_or_create: another process may be starting the same named session right now.
-            info, _ = store.get_or_create(session, str(ref), system=system)
-        elif store is not None and info is not None:
-            # -m / -s on a resumed session become its settings, as /model and /system do in the REPL.
-            if str(ref) != info.model:
-                store.set_model(info.name, str(ref))
-            if system != info.system:
-                store.set_system(info.name, system)
 
         sink = engine.NullSink() if json_output else render.make_sink(stream=stream)
+        store_failure: StoreError | None = None
+        try:
+            store, info, created = _keep_session(config, store, info, session, ref, system, text)
+            store.append(info.name, turn, model=str(ref))
+        except StoreError as exc:  # a full or read-only disk must not cost the answer
+            store_failure = exc
+        else:
+            from ..store.recorder import AnswerRecorder
+
+            sink = recorder = AnswerRecorder(store, info.name, sink)
         fallbacks = resolve_models(fallback if fallback is not None else config.fallback, config)
         try:
             answer = engine.answer(
                 request, config, sink, fallbacks=fallbacks, use_cache=use_cache and not history, timeout=timeout
             )
-        except Exception as exc:
+        except BaseException as exc:
             partial = getattr(exc, "answer", None)
-            if store is None and partial is not None and partial.text:
-                store, info = _new_session(config, text, partial, system)
-            if store is not None and info is not None:
-                _save_turn(store, info.name, turn, partial)
-            if json_output and partial is not None:
-                print_json(partial.to_json(info.name if info else None))
+            if recorder is not None:
+                if partial is None and created and not isinstance(exc, KeyboardInterrupt):
+                    store.delete(info.name)  # nothing was answered: no session to litter `-c` with
+                    info = None
+                else:
+                    recorder.settle(partial)
+            if json_output and isinstance(exc, Exception):
+                print_json(_failure_document(exc, partial, ref, info))
             raise
-        if store is None:
-            # Every answered one-shot is kept, under an automatic name, so `-c` can continue it.
-            store, info = _new_session(config, text, answer, system)
-        _save_turn(store, info.name, turn, answer)
+        if recorder is not None:
+            recorder.settle(answer)
         if json_output:
-            print_json(answer.to_json(info.name))
+            print_json(answer.to_json(info.name if info else None))
+        if store_failure is not None:
+            raise store_failure
+    except Exception as exc:
+        if json_output and ref is None:
+            print_json(_failure_document(exc, None, None, None))  # failed before a model was chosen
+        raise
     finally:
         if store is not None:
             store.close()
 
 
-def _new_session(config: Config, text: str, answer, system: str | None):  # type: ignore[no-untyped-def]
-    """A new automatically named session for a one-shot turn without -S or -c."""
+def _failure_document(exc: BaseException, partial, ref, info) -> dict:  # type: ignore[no-untyped-def]
+    """`--json` on a failed run: still exactly one document, with the sentence in "error"."""
+    from .. import engine
+    from ..errors import MmcliError
+
+    sentence = exc.message if isinstance(exc, MmcliError) else f"{exc.__class__.__name__}: {exc}"
+    if partial is None:
+        document = engine.Answer(model=ref).to_json(info.name if info else None)
+        if ref is None:
+            document["model"] = document["provider"] = None
+    else:
+        document = partial.to_json(info.name if info else None)
+    document["error"] = sentence
+    document["finish_reason"] = document["finish_reason"] or "error"
+    return document
+
+
+def _keep_session(config: Config, store, info, name: str | None, ref: ModelRef, system: str | None, text: str):  # type: ignore[no-untyped-def]
+    """The session this turn goes into (created when new; every one-shot is kept, under an
+    automatic name without -S, so `-c` continues it), and whether it was created now."""
     from ..store.sessions import SessionStore
 
-    store = SessionStore(config.data_dir)
-    return store, store.create(None, str(answer.model), system=system, first_prompt=text)
+    if store is None:
+        store = SessionStore(config.data_dir)
+        return store, store.create(None, str(ref), system=system, first_prompt=text), True
+    if info is None:
+        # get_or_create: another process may be starting the same named session right now.
+        info, created = store.get_or_create(name, str(ref), system=system)
+        return store, info, created
+    # -m / -s on a resumed session become its settings, as /model and /system do in the REPL.
+    if str(ref) != info.model:
+        store.set_model(info.name, str(ref))
+    if system != info.system:
+        store.set_system(info.name, system)
+    return store, info, False
 
 
 def _choose_model(config: Config, model: str | None, info: object) -> ModelRef:
@@ -222,13 +264,3 @@ def open_session(config: Config, name: str | None, continue_: bool):  # type: ig
         store.close()
         raise UsageError('There is no session to continue yet; start one with mmcli chat -S NAME "...".')
     return store, info
-
-
-def _save_turn(store, name: str, turn: Message, answer) -> None:  # type: ignore[no-untyped-def]
-    """Both sides of the exchange, the answer marked incomplete when it was cut short."""
-    from ..conversation import Message, Part
-
-    store.append(name, turn, model=str(answer.model) if answer else "")
-    if answer is not None and answer.text:
-        reply = Message(role="assistant", parts=[Part.of_text(answer.text)], incomplete=answer.incomplete)
-        store.append(name, reply, model=str(answer.model))

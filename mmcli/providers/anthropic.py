@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..conversation import Part, Request
-from ..errors import StreamInterrupted
 from .base import (
+    ERROR,
+    LENGTH,
+    REFUSAL,
+    STOP,
     Citations,
     Event,
     Finish,
@@ -29,6 +32,7 @@ class AnthropicProvider(SdkProvider):
     name = "anthropic"
     sdk_module = "anthropic"
     key_variable = "ANTHROPIC_API_KEY"
+    temperature_range = (0.0, 1.0)
 
     def client(self) -> Any:
         import anthropic
@@ -72,33 +76,105 @@ class AnthropicProvider(SdkProvider):
         import anthropic
 
         progress = StreamProgress()
-        input_tokens = output_tokens = None
-        stop_reason = resolved_model = None
+        body = self.request_body(request)
+        body.pop("stream")  # messages.stream() streams, and keeps the message so far for pause_turn
+        usage = TurnUsage()
         citations: list[str] = []
+        stop_reason = resolved_model = None
         with stainless_sdk_errors(self.name, anthropic, self.settings, self.key_variable, progress):
-            with self.client().messages.create(**self.request_body(request)) as events:  # closed even when abandoned
-                for event in events:
-                    kind = event.type
-                    if kind == "message_start":
-                        resolved_model = event.message.model
-                        input_tokens = event.message.usage.input_tokens
-                    elif kind == "content_block_delta":
-                        delta = event.delta
-                        # thinking_delta and signature_delta are the model's reasoning: never answer text.
-                        if delta.type == "text_delta" and delta.text:
-                            progress.got_text = True
-                            yield TextDelta(delta.text)
-                        elif delta.type == "citations_delta":
-                            url = getattr(delta.citation, "url", None)
-                            if url and url not in citations:
-                                citations.append(url)
-                    elif kind == "message_delta":
-                        stop_reason = event.delta.stop_reason or stop_reason
-                        output_tokens = event.usage.output_tokens
-        if progress.got_text and stop_reason is None:
-            # The stream closed before message_delta: the answer is cut short.
-            raise StreamInterrupted(f"The connection to {self.name} closed before the answer was complete.")
-        yield Usage(input_tokens, output_tokens)
+            for attempt in range(MAX_PAUSE_CONTINUATIONS + 1):
+                stop_reason = None
+                with self.client().messages.stream(**body) as events:  # closed even when abandoned
+                    for event in events:
+                        kind = event.type
+                        if kind == "message_start":
+                            resolved_model = event.message.model
+                            usage.start(event.message.usage)
+                        elif kind == "content_block_delta":
+                            delta = event.delta
+                            # thinking_delta and signature_delta are the model's reasoning: never answer text.
+                            if delta.type == "text_delta" and delta.text:
+                                progress.got_text = True
+                                yield TextDelta(delta.text)
+                            elif delta.type == "citations_delta":
+                                url = getattr(delta.citation, "url", None)
+                                if url and url not in citations:
+                                    citations.append(url)
+                        elif kind == "message_delta":
+                            stop_reason = event.delta.stop_reason or stop_reason
+                            usage.update(event.usage)
+                    usage.finish_turn()
+                    if stop_reason != "pause_turn" or attempt == MAX_PAUSE_CONTINUATIONS:
+                        break
+                    # A server tool paused the turn: send it back as it stands and the model goes on.
+                    body["messages"] = [*body["messages"], _assistant_turn_so_far(events.current_message_snapshot)]
+        yield Usage(usage.input_tokens, usage.output_tokens)
         if citations:
             yield Citations(citations)
-        yield Finish(stop_reason, resolved_model)
+        yield _finish(stop_reason, resolved_model)
+
+
+# pause_turn is continued this many times at most, then the answer ends as cut at a limit.
+MAX_PAUSE_CONTINUATIONS = 3
+
+_STOP_REASONS = {
+    "end_turn": STOP,
+    "stop_sequence": STOP,
+    "tool_use": STOP,
+    "max_tokens": LENGTH,
+    "model_context_window_exceeded": LENGTH,
+    "pause_turn": LENGTH,  # still paused after the continuations above
+    "refusal": REFUSAL,
+}
+
+
+def _finish(stop_reason: str | None, resolved_model: str | None) -> Finish:
+    if stop_reason is None:
+        # The stream closed before message_delta: the answer is cut short.
+        return Finish(ERROR, resolved_model, detail="the stream ended before the answer was complete")
+    return Finish(_STOP_REASONS.get(stop_reason, STOP), resolved_model, detail=stop_reason)
+
+
+def _assistant_turn_so_far(message: Any) -> dict[str, Any]:
+    blocks = [block.to_dict(exclude_none=True) for block in message.content]
+    for block in blocks:
+        block.pop("parsed_output", None)  # the SDK's own parsing aid, not part of the API's block
+    return {"role": "assistant", "content": blocks}
+
+
+class TurnUsage:
+    """Token counts over one answer, which pause_turn continuations may split into several requests.
+
+    Within a request, ``message_delta`` carries the final cumulative figures: its
+    ``input_tokens`` (present when server tools ran, and then far above
+    ``message_start``'s) replaces the starting one.
+    """
+
+    def __init__(self) -> None:
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self._input: int | None = None
+        self._output: int | None = None
+
+    def start(self, usage: Any) -> None:
+        self._input = getattr(usage, "input_tokens", None)
+        self._output = getattr(usage, "output_tokens", None)
+
+    def update(self, usage: Any) -> None:
+        if usage is None:
+            return
+        if getattr(usage, "input_tokens", None) is not None:
+            self._input = usage.input_tokens
+        if getattr(usage, "output_tokens", None) is not None:
+            self._output = usage.output_tokens
+
+    def finish_turn(self) -> None:
+        self.input_tokens = _add(self.input_tokens, self._input)
+        self.output_tokens = _add(self.output_tokens, self._output)
+        self._input = self._output = None
+
+
+def _add(total: int | None, more: int | None) -> int | None:
+    if more is None:
+        return total
+    return more if total is None else total + more

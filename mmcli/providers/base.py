@@ -6,6 +6,7 @@ Nothing here imports an SDK; provider modules do, inside their methods.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class Usage:
+    """Token counts as the provider bills them; a later Usage replaces the figures it carries."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
 
@@ -39,10 +42,23 @@ class Citations:
     urls: list[str]
 
 
+# How an answer ended, normalised by each provider (DESIGN.md, "How an answer ends").
+STOP, LENGTH, REFUSAL, BLOCKED, ERROR = "stop", "length", "refusal", "blocked", "error"
+
+
 @dataclass(frozen=True)
 class Finish:
-    reason: str | None = None
+    """The end of one answer.
+
+    ``reason`` is one of the normalised endings above; ``detail`` is the
+    provider's own word for it (``SAFETY``, ``content_filter``, ``max_tokens``)
+    or, for an error, what broke. The engine acts on them in one place.
+    """
+
+    reason: str = STOP
     resolved_model: str | None = None  # the model version that actually answered, when told
+    detail: str | None = None
+    blocked_prompt: bool = False  # the prompt itself was refused, before any answer
 
 
 Event = TextDelta | Usage | Citations | Finish
@@ -82,6 +98,13 @@ class SdkProvider:
     name: str
     key_variable: str | None
     sdk_module: str
+    # The sampling temperatures the provider's models take; None: only their default.
+    temperature_range: tuple[float, float] | None = (0.0, 2.0)
+
+    @classmethod
+    def temperature_range_of(cls, model: str) -> tuple[float, float] | None:
+        """Class-level, so a value is checked before the SDK is imported or a request leaves."""
+        return cls.temperature_range
 
     def __init__(self, settings: ProviderSettings):
         import importlib
@@ -140,7 +163,7 @@ def failure(
     Each provider module only says what kind of failure its SDK reported;
     the wording and the fallback rules live here so they agree everywhere.
     """
-    detail = one_sentence(redact(detail)).rstrip(".")
+    detail = clause(redact(detail))
     if timed_out_after is not None:
         return ProviderError(
             f"{provider} did not answer within {timed_out_after:g} s; try again or raise --timeout."
@@ -167,29 +190,57 @@ class StreamProgress:
         self.got_text = False
 
 
+def _timed_out(provider: str, settings: ProviderSettings, started: float) -> MmcliError:
+    """A timeout after the SDK's own retries: say how many attempts, and how long in all."""
+    attempts = settings.retries + 1
+    total = time.monotonic() - started
+    tries = "" if attempts == 1 else f" on any of {attempts} attempts ({total:.1f} s in all)"
+    return ProviderError(
+        f"{provider} did not answer within {settings.timeout:g} s{tries}; try again or raise --timeout."
+    )
+
+
+def _broke_mid_answer(provider: str, detail: str | None = None) -> StreamInterrupted:
+    if detail:
+        return StreamInterrupted(f"{provider} stopped mid-answer: {clause(detail)}.")
+    return StreamInterrupted(f"The connection to {provider} broke mid-answer.")
+
+
 @contextmanager
 def stainless_sdk_errors(
     provider: str, sdk: Any, settings: ProviderSettings, key_variable: str | None, progress: StreamProgress
 ) -> Iterator[None]:
-    """Translate errors of the `openai` and `anthropic` SDKs, which share one error hierarchy."""
+    """Translate errors of the `openai` and `anthropic` SDKs, which share one error hierarchy.
+
+    Once answer text has arrived, every failure is an interrupted answer
+    (kept, exit 1, not cached, no fallback), whatever its kind.
+    """
+    started = time.monotonic()
     try:
         yield
     except sdk.APIStatusError as exc:
         if progress.got_text:  # an error event inside the stream (say, overloaded) after text arrived
-            detail = one_sentence(_api_message(exc)).rstrip(".")
-            raise StreamInterrupted(f"{provider} stopped mid-answer: {detail}.") from exc
+            raise _broke_mid_answer(provider, _api_message(exc)) from exc
         raise failure(provider, _api_message(exc), status=_status_of(exc), key_variable=key_variable) from exc
     except sdk.APITimeoutError as exc:
-        raise failure(provider, str(exc), timed_out_after=settings.timeout) from exc
+        if progress.got_text:
+            raise _broke_mid_answer(provider, f"no data for {settings.timeout:g} s") from exc
+        raise _timed_out(provider, settings, started) from exc
+    except sdk.APIConnectionError as exc:
+        if progress.got_text:
+            raise _broke_mid_answer(provider) from exc
+        raise failure(provider, _cause(exc), unreachable=True) from exc
+    except sdk.APIError as exc:
+        # An error object inside the stream (`data: {"error": ...}` from a compatible server).
+        if progress.got_text:
+            raise _broke_mid_answer(provider, _api_message(exc)) from exc
+        raise failure(provider, _api_message(exc)) from exc
     except MmcliError:
         raise
     except Exception as exc:
-        # APIConnectionError before the answer; mid-stream the SDKs let the
-        # HTTP library's own error through unwrapped.
+        # Mid-stream the SDKs let the HTTP library's own error through unwrapped.
         if progress.got_text:
-            raise StreamInterrupted(f"The connection to {provider} broke mid-answer.") from exc
-        if isinstance(exc, sdk.APIConnectionError):
-            raise failure(provider, _cause(exc), unreachable=True) from exc
+            raise _broke_mid_answer(provider) from exc
         raise failure(provider, f"{exc.__class__.__name__}: {exc}") from exc
 
 
@@ -197,9 +248,11 @@ def stainless_sdk_errors(
 def google_sdk_errors(
     provider: str, settings: ProviderSettings, key_variable: str | None, progress: StreamProgress
 ) -> Iterator[None]:
-    """Translate google-genai's errors (Gemini Developer API and Vertex AI)."""
+    """Translate google-genai's and google-auth's errors (Gemini Developer API and Vertex AI)."""
+    from google.auth import exceptions as auth_errors
     from google.genai import errors as genai_errors
 
+    started = time.monotonic()
     try:
         yield
     except genai_errors.APIError as exc:
@@ -209,25 +262,43 @@ def google_sdk_errors(
         if status == 400 and "API_KEY_INVALID" in str(exc.details):
             status = 401
         if progress.got_text:
-            detail = one_sentence(exc.message or str(exc)).rstrip(".")
-            raise StreamInterrupted(f"{provider} stopped mid-answer: {detail}.") from exc
+            raise _broke_mid_answer(provider, exc.message or str(exc)) from exc
         raise failure(provider, exc.message or str(exc), status=status, key_variable=key_variable) from exc
+    except auth_errors.DefaultCredentialsError as exc:
+        raise ConfigError(
+            f"No Google Cloud credentials for {provider}: run `gcloud auth application-default login` "
+            "or set VERTEX_API_KEY."
+        ) from exc
+    except auth_errors.RefreshError as exc:
+        raise ConfigError(
+            f"The Google Cloud login for {provider} has expired or was revoked ({clause(str(exc))}): "
+            "run `gcloud auth application-default login`, or set VERTEX_API_KEY."
+        ) from exc
     except MmcliError:
         raise
     except Exception as exc:
-        kind = exc.__class__.__name__
         if progress.got_text:
-            raise StreamInterrupted(f"The connection to {provider} broke mid-answer.") from exc
-        if "Credentials" in kind:  # google.auth found no Application Default Credentials
-            raise ConfigError(
-                f"No Google Cloud credentials for {provider}: run `gcloud auth application-default login` "
-                "or set VERTEX_API_KEY."
-            ) from exc
-        if "Timeout" in kind:
-            raise failure(provider, str(exc), timed_out_after=settings.timeout) from exc
-        if "Connect" in kind or isinstance(exc, OSError):
-            raise failure(provider, f"{kind}: {exc}", unreachable=True) from exc
-        raise failure(provider, f"{kind}: {exc}") from exc
+            raise _broke_mid_answer(provider) from exc
+        if _is_timeout(exc):
+            raise _timed_out(provider, settings, started) from exc
+        if isinstance(exc, OSError) or _is_connect_error(exc):
+            raise failure(provider, f"{exc.__class__.__name__}: {exc}", unreachable=True) from exc
+        raise failure(provider, f"{exc.__class__.__name__}: {exc}") from exc
+
+
+def _http_libraries() -> list[Any]:
+    """httpx and httpx2: google-genai builds on whichever is installed, sometimes both."""
+    import sys
+
+    return [sys.modules[name] for name in ("httpx", "httpx2") if name in sys.modules]
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError) or any(isinstance(exc, lib.TimeoutException) for lib in _http_libraries())
+
+
+def _is_connect_error(exc: BaseException) -> bool:
+    return any(isinstance(exc, lib.TransportError) for lib in _http_libraries())
 
 
 # An error event inside a stream (Anthropic's overloaded_error, say) reaches the
@@ -243,6 +314,12 @@ _STREAM_ERROR_STATUS = {
     "timeout_error": 504,
     "overloaded_error": 529,
 }
+
+
+def clause(text: str) -> str:
+    """An SDK's message as one clause inside our sentence: one line, its own final stop dropped
+    (so "Sorry about that!" does not end "Sorry about that!.")."""
+    return one_sentence(text).rstrip(".!?")
 
 
 def _status_of(exc: Any) -> int:

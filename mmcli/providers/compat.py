@@ -12,6 +12,7 @@ class CompatProvider(OpenAIProvider):
     max_tokens_field = "max_tokens"
     # Local servers ignore the key, but the SDK insists on having one.
     placeholder_key = "not-needed"
+    default_temperature_only = None  # their model names are their own
 
 
 class OllamaProvider(CompatProvider):

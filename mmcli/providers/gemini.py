@@ -8,8 +8,12 @@ from contextlib import closing
 from typing import Any
 
 from ..conversation import Message, Part, Request
-from ..errors import StreamInterrupted
 from .base import (
+    BLOCKED,
+    ERROR,
+    LENGTH,
+    STOP,
+    Citations,
     Event,
     Finish,
     SdkProvider,
@@ -73,7 +77,8 @@ class GeminiProvider(SdkProvider):
     def stream(self, request: Request) -> Iterator[Event]:
         progress = StreamProgress()
         usage: Usage | None = None
-        finish_reason = resolved_model = None
+        finish_reason = resolved_model = block_reason = None
+        citations: list[str] = []
         # Keep the client referenced while streaming: when it is collected it
         # closes its HTTP connection under the stream.
         client = self.client()
@@ -85,25 +90,70 @@ class GeminiProvider(SdkProvider):
                 for chunk in chunks:
                     resolved_model = chunk.model_version or resolved_model
                     if chunk.usage_metadata is not None:
-                        meta = chunk.usage_metadata
-                        usage = Usage(meta.prompt_token_count, meta.candidates_token_count)
+                        usage = _billed_usage(chunk.usage_metadata)
+                    feedback = chunk.prompt_feedback
+                    if feedback is not None and feedback.block_reason is not None:
+                        block_reason = _enum_name(feedback.block_reason)
                     for candidate in chunk.candidates or ():
                         if candidate.finish_reason is not None:
-                            finish_reason = str(getattr(candidate.finish_reason, "value", candidate.finish_reason))
+                            finish_reason = _enum_name(candidate.finish_reason)
+                        citations.extend(u for u in _grounding_urls(candidate) if u not in citations)
                         for text in answer_texts(candidate):
                             progress.got_text = True
                             yield TextDelta(text)
-        if progress.got_text and finish_reason is None:
-            raise StreamInterrupted(f"The connection to {self.name} closed before the answer was complete.")
         if usage is not None:
             yield usage
-        yield Finish(finish_reason, resolved_model)
+        if citations:
+            yield Citations(citations)
+        yield _finish(finish_reason, block_reason, resolved_model)
 
 
 def answer_texts(candidate: Any) -> list[str]:
     """The answer text of a streamed candidate; thought parts are the model's reasoning, not its answer."""
     parts = (candidate.content.parts if candidate.content else None) or ()
     return [part.text for part in parts if part.text and not part.thought]
+
+
+def _enum_name(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _billed_usage(meta: Any) -> Usage:
+    """Thinking tokens are billed as output, but Gemini counts them apart from the candidates."""
+    output = meta.candidates_token_count
+    if meta.thoughts_token_count:
+        output = (output or 0) + meta.thoughts_token_count
+    return Usage(meta.prompt_token_count, output)
+
+
+def _grounding_urls(candidate: Any) -> list[str]:
+    """Sources of a grounded answer (Google Search grounding), as Perplexity's citations are."""
+    metadata = candidate.grounding_metadata
+    urls = []
+    for chunk in (metadata.grounding_chunks if metadata else None) or ():
+        web = chunk.web
+        if web is not None and web.uri:
+            urls.append(web.uri)
+    return urls
+
+
+_FINISH_REASONS = {
+    "STOP": STOP,
+    "MAX_TOKENS": LENGTH,
+    "MALFORMED_FUNCTION_CALL": ERROR,
+    "UNEXPECTED_TOOL_CALL": ERROR,
+    "FINISH_REASON_UNSPECIFIED": ERROR,
+}
+
+
+def _finish(finish_reason: str | None, block_reason: str | None, resolved_model: str | None) -> Finish:
+    if block_reason is not None:
+        return Finish(BLOCKED, resolved_model, detail=block_reason, blocked_prompt=True)
+    if finish_reason is None:
+        return Finish(ERROR, resolved_model, detail="the stream ended before the answer was complete")
+    # Every other reason (SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII, LANGUAGE,
+    # OTHER, IMAGE_*) is a filter that stopped the answer.
+    return Finish(_FINISH_REASONS.get(finish_reason, BLOCKED), resolved_model, detail=finish_reason)
 
 
 class VertexProvider(GeminiProvider):

@@ -8,11 +8,18 @@ a few request fields and what extra data their chunks carry.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from ..conversation import Part, Request
 from .base import (
+    BLOCKED,
+    ERROR,
+    LENGTH,
+    REFUSAL,
+    STOP,
     Citations,
     Event,
     Finish,
@@ -24,6 +31,7 @@ from .base import (
     prepare_media,
     stainless_sdk_errors,
 )
+from .thinking import InlineThinking, may_open_thinking_in_template
 
 
 class OpenAIProvider(SdkProvider):
@@ -35,10 +43,17 @@ class OpenAIProvider(SdkProvider):
     placeholder_key: str | None = None
     default_base_url: str | None = None  # None: the SDK's own (or OPENAI_BASE_URL)
 
-    def client(self) -> Any:
-        import openai
+    # Model names that take only their default temperature (OpenAI's reasoning models).
+    default_temperature_only: re.Pattern[str] | None = re.compile(r"^(?:o\d|gpt-5(?!-chat))")
 
-        return openai.OpenAI(
+    @classmethod
+    def temperature_range_of(cls, model: str) -> tuple[float, float] | None:
+        if cls.default_temperature_only is not None and cls.default_temperature_only.match(model):
+            return None
+        return cls.temperature_range
+
+    def client(self) -> Any:
+        return _end_watching_client_class()(
             api_key=self.settings.api_key or self.placeholder_key,
             base_url=self.settings.base_url or self.default_base_url,
             timeout=self.settings.timeout,
@@ -89,25 +104,140 @@ class OpenAIProvider(SdkProvider):
 
         body = self.request_body(request)
         progress = StreamProgress()
+        thinking = InlineThinking(may_open_thinking_in_template(request.model.name))
+        citations: list[str] = []
+        finish_reason = resolved_model = None
+        refused = False
+        client = self.client()
         with stainless_sdk_errors(self.name, openai, self.settings, self.key_variable, progress):
-            citations: list[str] = []
-            finish_reason = resolved_model = None
-            with self.client().chat.completions.create(**body) as chunks:  # closed even when abandoned
+            with client.chat.completions.create(**body) as chunks:  # closed even when abandoned
                 for chunk in chunks:
                     resolved_model = getattr(chunk, "model", None) or resolved_model
-                    citations = self.citations_of(chunk) or citations
-                    if chunk.usage is not None:
-                        yield Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    _add_new(citations, self.citations_of(chunk))
+                    usage = _usage_of(chunk)
+                    if usage is not None:
+                        yield usage
                     for choice in chunk.choices or ():
-                        # Reasoning fields some servers add (reasoning_content) are not answer text.
-                        text = choice.delta.content if choice.delta else None
-                        if text:
-                            progress.got_text = True
-                            yield TextDelta(text)
+                        delta = choice.delta
+                        if delta is not None:
+                            _add_new(citations, _annotation_urls(delta))
+                            refusal = getattr(delta, "refusal", None)
+                            if refusal:
+                                refused = progress.got_text = True
+                                yield TextDelta(refusal)
+                            text = thinking.feed(_content_text(delta.content))
+                            if text:
+                                progress.got_text = True
+                                yield TextDelta(text)
                         finish_reason = choice.finish_reason or finish_reason
+            rest = thinking.finish()
+            if rest:
+                progress.got_text = True
+                yield TextDelta(rest)
         if citations:
             yield Citations(citations)
-        yield Finish(finish_reason, resolved_model)
+        yield self.finish(finish_reason, refused, resolved_model, client.saw_done)
+
+    def finish(self, finish_reason: str | None, refused: bool, resolved_model: str | None, saw_done: bool) -> Finish:
+        if refused:
+            return Finish(REFUSAL, resolved_model, detail="refusal")
+        if finish_reason is None and not saw_done:
+            # Neither a finish reason nor [DONE]: the stream was cut.
+            return Finish(ERROR, resolved_model, detail="the stream ended before the answer was complete")
+        if finish_reason is None:
+            return Finish(STOP, resolved_model)
+        return Finish(_FINISH_REASONS.get(finish_reason, STOP), resolved_model, detail=finish_reason)
 
     def citations_of(self, chunk: Any) -> list[str]:
         return []
+
+
+@cache
+def _end_watching_client_class() -> type:
+    """The SDK's client, noting whether a stream ended with ``data: [DONE]``.
+
+    The SDK consumes that marker silently, yet it is how an OpenAI-compatible
+    stream that was cut (no finish reason, no [DONE]) differs from one whose
+    server simply sends no finish reason (OpenRouter after a tool call).
+    """
+    import openai
+
+    class EndWatchingOpenAI(openai.OpenAI):
+        saw_done = False
+
+        def _make_sse_decoder(self) -> Any:
+            return _DoneWatcher(super()._make_sse_decoder(), self)
+
+    return EndWatchingOpenAI
+
+
+class _DoneWatcher:
+    def __init__(self, decoder: Any, client: Any):
+        self._decoder, self._client = decoder, client
+
+    def iter_bytes(self, iterator: Any) -> Iterator[Any]:
+        for event in self._decoder.iter_bytes(iterator):
+            if event.data.startswith("[DONE]"):
+                self._client.saw_done = True
+            yield event
+
+    def __getattr__(self, name: str) -> Any:  # aiter_bytes and the rest, unchanged
+        return getattr(self._decoder, name)
+
+
+# OpenAI's finish reasons, and the spellings compatible servers use for the same endings.
+_FINISH_REASONS = {
+    "stop": STOP,
+    "tool_calls": STOP,
+    "function_call": STOP,
+    "eos": STOP,
+    "end_turn": STOP,
+    "stop_sequence": STOP,
+    "length": LENGTH,
+    "max_tokens": LENGTH,
+    "model_length": LENGTH,
+    "content_filter": BLOCKED,
+    "refusal": REFUSAL,
+    "error": ERROR,
+    "abort": ERROR,
+}
+
+def _field(value: Any, name: str) -> Any:
+    """A field of an SDK object or of the plain dict a compatible server's extra field arrives as."""
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+def _content_text(content: Any) -> str:
+    """``delta.content`` as text: a string, or (Mistral) a list of typed parts whose
+    ``text`` parts are the answer and whose ``thinking`` parts are not."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(_field(part, "text") or "") for part in content if _field(part, "type") in ("text", None)
+        )
+    return ""
+
+
+def _annotation_urls(delta: Any) -> list[str]:
+    """URLs of ``url_citation`` annotations (OpenAI search models, OpenRouter web plugins)."""
+    urls = []
+    for annotation in _field(delta, "annotations") or ():
+        citation = _field(annotation, "url_citation")
+        url = _field(citation, "url") if citation is not None else None
+        if url:
+            urls.append(str(url))
+    return urls
+
+
+def _usage_of(chunk: Any) -> Usage | None:
+    """The chunk's usage wherever the server puts it: ``usage`` (OpenAI, with
+    include_usage), or ``x_groq.usage`` (Groq)."""
+    usage = getattr(chunk, "usage", None) or _field(getattr(chunk, "x_groq", None), "usage")
+    if not usage:
+        return None
+    return Usage(_field(usage, "prompt_tokens"), _field(usage, "completion_tokens"))
+
+
+def _add_new(found: list[str], urls: list[str]) -> None:
+    found.extend(url for url in urls if url not in found)

@@ -15,6 +15,7 @@ class PerplexityProvider(OpenAIProvider):
     key_variable = "PERPLEXITY_API_KEY"
     max_tokens_field = "max_tokens"
     default_base_url = PERPLEXITY_BASE_URL
+    default_temperature_only = None  # their model names are their own
 
     def request_body(self, request):  # type: ignore[no-untyped-def]
         body = super().request_body(request)

@@ -199,15 +199,7 @@ def provider_settings(provider: str, config: Config, *, timeout: float | None = 
 
     if not has_credentials(provider, config):
         raise ConfigError(_missing_key_message(provider))
-    base = {
-        "openai": _env("OPENAI_BASE_URL"),
-        "anthropic": _env("ANTHROPIC_BASE_URL"),
-        "gemini": _env("GOOGLE_GEMINI_BASE_URL"),
-        "vertex": _env("GOOGLE_VERTEX_BASE_URL"),
-        "perplexity": _env("PERPLEXITY_BASE_URL"),
-        "ollama": ollama_root() + "/v1",
-        "compat": _env("MMCLI_COMPAT_BASE_URL"),
-    }[provider] or config.provider_option(provider, "base_url")
+    base = endpoint(provider, config)
     key_env = catalogue()[provider]["key_env"]
     api_key = _env(*key_env) if key_env else None
     extra: dict[str, str] = {}
@@ -221,6 +213,34 @@ def provider_settings(provider: str, config: Config, *, timeout: float | None = 
         retries=config.retries,
         extra=extra,
     )
+
+
+def endpoint(provider: str, config: Config) -> str | None:
+    """The base URL mmcli points the provider's SDK at; None for the SDK's own default.
+
+    Part of the cache key: the same model name on two servers is two models.
+    """
+    configured = {
+        "openai": _env("OPENAI_BASE_URL"),
+        "anthropic": _env("ANTHROPIC_BASE_URL"),
+        "gemini": _env("GOOGLE_GEMINI_BASE_URL"),
+        "vertex": _env("GOOGLE_VERTEX_BASE_URL"),
+        "perplexity": _env("PERPLEXITY_BASE_URL"),
+        "ollama": ollama_root() + "/v1",
+        "compat": _env("MMCLI_COMPAT_BASE_URL"),
+    }[provider]
+    return configured or config.provider_option(provider, "base_url")
+
+
+def provider_class(provider: str) -> type:
+    """The class implementing ``provider``; importing its module imports no SDK."""
+    module_name, class_name = _IMPLEMENTATIONS[provider]
+    return getattr(importlib.import_module(f"{__package__}.{module_name}"), class_name)
+
+
+def temperature_range(ref: ModelRef) -> tuple[float, float] | None:
+    """The temperatures ``ref`` takes (None: only its default), declared by its provider."""
+    return provider_class(ref.provider).temperature_range_of(ref.name)
 
 
 def ollama_root() -> str:
@@ -281,7 +301,6 @@ def _quiet_sdk_logging() -> None:
 def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None) -> Provider:
     settings = provider_settings(ref.provider, config, timeout=timeout)
     _quiet_sdk_logging()
-    module_name, class_name = _IMPLEMENTATIONS[ref.provider]
     # Constructing a provider imports its SDK: tens of thousands of objects and
     # no garbage. Collector passes during that import only rescan what was just
     # built, so pause the collector for it (about 8% of the import here). Only
@@ -290,8 +309,7 @@ def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None)
     if collecting:
         gc.disable()
     try:
-        module = importlib.import_module(f"{__package__}.{module_name}")
-        return getattr(module, class_name)(settings)
+        return provider_class(ref.provider)(settings)
     finally:
         if collecting:
             gc.enable()

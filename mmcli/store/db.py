@@ -37,19 +37,25 @@ class StoreError(MmcliError):
     """
 
 
-def connect(path: Path, schema: tuple[str, ...] = (), version: int = 1) -> sqlite3.Connection:
+Migrations = tuple[tuple[str, ...], ...]
+
+
+def connect(path: Path, schema: tuple[str, ...] = (), migrations: Migrations = ()) -> sqlite3.Connection:
     """Open (creating if needed) the SQLite file at ``path``, ready for several processes.
 
-    ``schema`` holds the statements that create the tables; they run once, in one
-    write transaction, when the file's ``user_version`` is below ``version``.
+    ``schema`` holds the statements that create the tables (version 1);
+    ``migrations[n]`` the statements that take a file from version n + 1 to
+    n + 2. A file written by an older mmcli is upgraded, in one write
+    transaction, to the latest version; the file's ``user_version`` records it.
     """
+    steps = ((schema,) if schema else ()) + tuple(migrations)
     try:
         _create_private_file(path)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"Cannot open {path}: {exc}. Check that the data directory is writable.") from exc
     try:
-        _retry_while_locked(path, lambda: _setup(conn, schema, version))
+        _retry_while_locked(path, lambda: _setup(conn, steps))
     except BaseException:
         conn.close()
         raise
@@ -72,7 +78,7 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def _setup(conn: sqlite3.Connection, schema: tuple[str, ...], version: int) -> None:
+def _setup(conn: sqlite3.Connection, steps: Migrations) -> None:
     # Switching to WAL needs an exclusive lock and does not wait on the busy
     # handler, so only ask when the file is not in WAL yet (once per file).
     if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -84,13 +90,13 @@ def _setup(conn: sqlite3.Connection, schema: tuple[str, ...], version: int) -> N
     # power cut can roll back the last few, and it skips an fsync per commit.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    if schema and _user_version(conn) < version:
+    if _user_version(conn) < len(steps):
         with write(conn):
-            # Another process may have created the tables while we waited for the lock.
-            if _user_version(conn) < version:
-                for statement in schema:
+            # Another process may have upgraded the file while we waited for the lock.
+            for version in range(_user_version(conn), len(steps)):
+                for statement in steps[version]:
                     conn.execute(statement)
-                conn.execute(f"PRAGMA user_version={int(version)}")
+            conn.execute(f"PRAGMA user_version={len(steps)}")
 
 
 def _user_version(conn: sqlite3.Connection) -> int:

@@ -55,6 +55,12 @@ _SCHEMA = (
     )""",
 )
 
+# Numbered upgrades after _SCHEMA (version 1); never edit one that has shipped, add the next.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 2: how each answer ended (DESIGN.md, "How an answer ends"); NULL for answers stored before.
+    ("ALTER TABLE messages ADD COLUMN finish_reason TEXT",),
+)
+
 # Automatic names: the date, then at most this many words of the first prompt.
 _NAME_WORDS = 4
 _NAME_WORD_CHARS = 40
@@ -100,7 +106,7 @@ class SessionStore:
     def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time):
         self.path = Path(data_dir) / SESSIONS_FILE
         self._clock = clock
-        self._conn = db.connect(self.path, _SCHEMA)
+        self._conn = db.connect(self.path, _SCHEMA, _MIGRATIONS)
 
     def __enter__(self) -> SessionStore:
         return self
@@ -142,10 +148,11 @@ class SessionStore:
         with db.read(self._conn):
             session_id = self._require(name)
             rows = self._conn.execute(
-                "SELECT role, model, incomplete, created_at, parts FROM messages WHERE session_id = ? ORDER BY seq",
+                "SELECT role, model, incomplete, finish_reason, created_at, parts FROM messages"
+                " WHERE session_id = ? ORDER BY seq",
                 (session_id,),
             ).fetchall()
-            decoded = [(row, json.loads(row[4])) for row in rows]
+            decoded = [(row, json.loads(row[5])) for row in rows]
             media = self._load_media(p["sha256"] for _, parts in decoded for p in parts if p["kind"] != "text")
         return [
             StoredMessage(
@@ -153,11 +160,12 @@ class SessionStore:
                     role=role,
                     parts=[_part_from_json(p, media) for p in parts],
                     incomplete=bool(incomplete),
+                    finish_reason=finish_reason,
                 ),
                 model=model,
                 created_at=created_at,
             )
-            for (role, model, incomplete, created_at, _), parts in decoded
+            for (role, model, incomplete, finish_reason, created_at, _), parts in decoded
         ]
 
     def _load_media(self, hashes: Iterable[str]) -> dict[str, bytes]:
@@ -221,21 +229,40 @@ class SessionStore:
         return f"{base}-{suffix}"
 
     @db.guarded
-    def append(self, name: str, message: Message, model: str) -> None:
-        """Add a message (media first, then the message) and mark the session as used, in one commit."""
+    def append(self, name: str, message: Message, model: str) -> int:
+        """Add a message (media first, then the message) and mark the session as used, in one commit.
+
+        Returns the message's number in the session, for ``update``.
+        """
         now = self._clock()
         media_rows = [(p.sha256, p.mime_type, sqlite3.Binary(p.data)) for p in message.parts if p.is_media]
         parts_json = json.dumps([_part_to_json(p) for p in message.parts], ensure_ascii=False)
         with db.write(self._conn):
             session_id = self._require(name)
             self._conn.executemany("INSERT OR IGNORE INTO media (sha256, mime_type, data) VALUES (?, ?, ?)", media_rows)
+            (seq,) = self._conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?", (session_id,)
+            ).fetchone()
             self._conn.execute(
-                "INSERT INTO messages (session_id, seq, role, model, incomplete, created_at, parts)"
-                " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?),"
-                " ?, ?, ?, ?, ?)",
-                (session_id, session_id, message.role, model, int(message.incomplete), now, parts_json),
+                "INSERT INTO messages (session_id, seq, role, model, incomplete, finish_reason, created_at, parts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, seq, message.role, model, int(message.incomplete), message.finish_reason, now, parts_json),
             )
             self._touch(session_id, now)
+        return int(seq)
+
+    @db.guarded
+    def update(self, name: str, seq: int, message: Message, model: str) -> None:
+        """Replace message ``seq`` of the session: an answer stored as it grew, now further on or ended."""
+        parts_json = json.dumps([_part_to_json(p) for p in message.parts], ensure_ascii=False)
+        with db.write(self._conn):
+            session_id = self._require(name)
+            self._conn.execute(
+                "UPDATE messages SET model = ?, incomplete = ?, finish_reason = ?, parts = ?"
+                " WHERE session_id = ? AND seq = ?",
+                (model, int(message.incomplete), message.finish_reason, parts_json, session_id, seq),
+            )
+            self._touch(session_id, self._clock())
 
     @db.guarded
     def drop_last_exchange(self, name: str) -> bool:
