@@ -8,10 +8,13 @@ citations, tool calls, odd chunk shapes), not only what our fakes send.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from tests.fakes import load_cassette, streamed_generations
+from tests.fakes import load_cassette, recorded_dir, streamed_generations
+from tests.fakes.cassettes import every_cassette
 
 
 def _sse_payloads(body: bytes) -> list[dict]:
@@ -99,7 +102,7 @@ def test_openai_compatible_recordings(run_mmcli, mmcli_env, fake_openai, cassett
 
 
 def test_every_recorded_generation_is_replayed():
-    """A new cassette in shared/fixtures must not be silently skipped."""
+    """A new cassette in tests/fixtures/recorded must not be silently skipped."""
     covered = sum(
         len(cases)
         for cases in (
@@ -111,3 +114,22 @@ def test_every_recorded_generation_is_replayed():
     # The one recorded OpenAI Responses API stream is not a protocol mmcli speaks.
     responses_api = len(_cases("openai", "/v1/responses"))
     assert covered + responses_api == len(streamed_generations())
+
+
+def test_recordings_live_in_the_checkout():
+    """A fresh clone runs the suite with nothing beside it: every recording is inside tests/ and loads."""
+    tests_dir = Path(__file__).resolve().parent
+    root = recorded_dir()
+    assert root.resolve().is_relative_to(tests_dir) or "MMCLI_RECORDED_DIR" in os.environ
+    cassettes = every_cassette()
+    assert {c.parent.name for c in cassettes} == {"anthropic", "gemini", "openai", "more"}
+    for cassette in cassettes:
+        interactions = load_cassette(cassette)
+        assert interactions and all(i.method in {"GET", "POST"} and i.status for i in interactions), cassette
+    sources = (root / "SOURCES.md").read_text(encoding="utf-8")
+    for folder in ("anthropic/", "gemini/", "openai/", "more/", "Apache-2.0", "MIT"):
+        assert folder in sources
+    more_sources = (root / "more" / "SOURCES.md").read_text(encoding="utf-8")
+    assert all(c.name in more_sources for c in cassettes if c.parent.name == "more")
+    outside = "../" + "shared"  # spelled apart so this file does not match itself
+    assert not [p for p in tests_dir.rglob("*.py") if outside in p.read_text(encoding="utf-8")]

@@ -1,4 +1,4 @@
-"""Load the recorded provider traffic under shared/fixtures/recorded.
+"""Load the recorded provider traffic under tests/fixtures/recorded.
 
 The cassettes are vcrpy YAML; PyYAML's safe loader understands their
 ``!!binary`` bodies, which are gzip bytes when the response was compressed.
@@ -7,6 +7,7 @@ The cassettes are vcrpy YAML; PyYAML's safe loader understands their
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -14,19 +15,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+_TESTS_ROOT = Path(__file__).resolve().parents[1]
+
+# Folders named after the fake server that replays them; ``more/`` holds single
+# cases from mixed providers, replayed by name rather than enumerated.
+_PROVIDER_FOLDERS = ("anthropic", "gemini", "openai")
 
 
 def recorded_dir() -> Path:
-    """Where the cassettes live: ``../shared/fixtures/recorded`` beside the repo.
+    """Where the cassettes live: ``tests/fixtures/recorded`` inside the checkout (sources in SOURCES.md).
 
-    CI clones the repo with shared/ beside it, as on a developer's machine;
-    MMCLI_RECORDED_DIR points elsewhere when that layout differs.
+    MMCLI_RECORDED_DIR points elsewhere, e.g. at a newer recording being tried out.
     """
     override = os.environ.get("MMCLI_RECORDED_DIR")
     if override:
         return Path(override)
-    return _REPO_ROOT.parent / "shared" / "fixtures" / "recorded"
+    return _TESTS_ROOT / "fixtures" / "recorded"
 
 
 @dataclass(frozen=True)
@@ -75,19 +79,26 @@ def _body_bytes(raw: Any, headers: dict[str, str]) -> bytes:
     return data
 
 
+def _raw_body(message: dict[str, Any]) -> Any:
+    """A message's body as recorded: vcrpy's string, Ruby VCR's {encoding, string}, pydantic-ai's parsed_body."""
+    if "parsed_body" in message:
+        return json.dumps(message["parsed_body"])
+    body = message.get("body") or ""
+    return body.get("string") if isinstance(body, dict) else body
+
+
 def _interaction(entry: dict[str, Any]) -> Interaction:
     request, response = entry["request"], entry["response"]
     headers = {
         name.lower(): (values[0] if isinstance(values, list) else str(values))
         for name, values in (response.get("headers") or {}).items()
     }
-    body = response.get("body") or {}
-    raw = body.get("string") if isinstance(body, dict) else body
-    request_body = request.get("body") or ""
+    raw = _raw_body(response)
+    request_body = _raw_body(request) or ""
     return Interaction(
         method=str(request["method"]).upper(),
         uri=str(request["uri"]),
-        request_body=request_body if isinstance(request_body, str) else request_body.decode("utf-8", "replace"),
+        request_body=request_body if isinstance(request_body, str) else bytes(request_body).decode("utf-8", "replace"),
         status=int(response["status"]["code"]),
         headers=headers,
         body=_body_bytes(raw, headers),
@@ -99,17 +110,25 @@ def _load(path: Path) -> tuple[Interaction, ...]:
     import yaml  # a test dependency; imported here so the fakes work without it
 
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return tuple(_interaction(entry) for entry in document["interactions"])
+    # vcrpy writes "interactions"; Ruby's VCR (one file in more/) writes "http_interactions".
+    entries = document.get("interactions") or document.get("http_interactions") or []
+    return tuple(_interaction(entry) for entry in entries)
 
 
 def load_cassette(path: str | os.PathLike[str]) -> list[Interaction]:
     return list(_load(resolve(path)))
 
 
+def every_cassette() -> list[Path]:
+    """Every recorded file, ``more/`` included (vcrpy and Ruby VCR YAML)."""
+    root = recorded_dir()
+    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
 def streamed_generations(provider: str | None = None) -> list[tuple[Path, int]]:
     """Every (cassette, index) holding a streamed generation, for parametrizing tests."""
     root = recorded_dir()
-    folders = [root / provider] if provider else sorted(p for p in root.iterdir() if p.is_dir())
+    folders = [root / name for name in ((provider,) if provider else _PROVIDER_FOLDERS)]
     found: list[tuple[Path, int]] = []
     for folder in folders:
         for cassette in sorted(folder.glob("*.yaml")):
