@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
+import threading
 import wave
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pexpect
@@ -63,26 +62,28 @@ def table_rows(stdout: str) -> dict[str, list[str]]:
 # --- concurrency ---------------------------------------------------------------------------------
 
 
-def test_requests_run_at_the_same_time(run_mmcli, mmcli_env, fake_openai, fake_perplexity, fake_gemini):
-    delay = 2.0
+def test_requests_run_at_the_same_time(run_mmcli, mmcli_env, fake_openai, fake_perplexity, fake_gemini, monkeypatch):
+    """Each fake holds its answer until all three requests have arrived: one model after another
+    would never get there. Ordering, not the clock, shows the overlap."""
     fakes = (fake_openai, fake_perplexity, fake_gemini)
+    all_arrived = threading.Barrier(len(fakes), timeout=60)
+    arrivals: list[str] = []
     for name, fake in zip(("OpenAI", "Sonar", "Gemini"), fakes, strict=True):
-        fake.queue(Reply(text=f"{name} answers.", delay_s=delay))
+        fake.queue(Reply(text=f"{name} answers."))
+
+        def gated(*args, _generate=fake.generate, _name=name, **kwargs):
+            arrivals.append(_name)
+            all_arrived.wait()  # BrokenBarrierError (no answer) when the requests came one by one
+            return _generate(*args, **kwargs)
+
+        monkeypatch.setattr(fake, "generate", gated)
     args = ["compare", "Hi", "-m", "gpt-4o-mini", "-m", "sonar", "-m", "gemini-2.5-flash", "--json"]
-    with ThreadPoolExecutor(1) as pool:
-        running = pool.submit(run_mmcli, args, mmcli_env)
-        # The clock starts at the first request, so SDK start-up (not under test here) is left out.
-        while not any(f.requests for f in fakes) and not running.done():
-            time.sleep(0.005)
-        first_request = time.monotonic()
-        done = running.result()
-    span = time.monotonic() - first_request
+    done = run_mmcli(args, mmcli_env)
     assert done.returncode == 0, done.stderr
+    assert sorted(arrivals) == ["Gemini", "OpenAI", "Sonar"] and not all_arrived.broken
     results = json.loads(done.stdout)["results"]
     assert [r["answer"] for r in results] == ["OpenAI answers.", "Sonar answers.", "Gemini answers."]
-    assert all(r["total_s"] >= delay for r in results)
-    # One after another would take at least the sum of the delays.
-    assert span < 0.75 * 3 * delay, f"{span:.2f}s for three {delay}s answers"
+    assert all(r["status"] == "ok" for r in results), results
 
 
 # --- failures stay per model -----------------------------------------------------------------------

@@ -462,9 +462,10 @@ def test_delays_pace_the_stream(fake_openai: FakeOpenAI) -> None:
             model="m", messages=user("x"), stream=True):
         if chunk.choices and chunk.choices[0].delta.content:
             arrivals.append(time.monotonic() - started)
+    # Lower bounds only (a busy machine makes the client later, never earlier): the third
+    # delta cannot have been sent before the delay plus two chunk delays.
     assert arrivals[0] >= 0.2
-    # Measured client-side, after the SDK parsed each chunk: allow some slack.
-    assert arrivals[2] - arrivals[0] >= 0.15
+    assert arrivals[2] >= 0.2 + 2 * 0.1
 
 
 def test_stop_ends_a_hanging_request_promptly() -> None:
@@ -481,12 +482,12 @@ def test_stop_ends_a_hanging_request_promptly() -> None:
     caller = threading.Thread(target=call)
     caller.start()
     fake.wait_for_requests(1)
-    started = time.monotonic()
     fake.stop()
-    caller.join(timeout=5)
-    assert time.monotonic() - started < 2
+    caller.join(timeout=60)
     assert not caller.is_alive()
+    # The dropped connection ended the call, not the client's own 10 s timeout.
     assert isinstance(outcome[0], anthropic.APIConnectionError)
+    assert not isinstance(outcome[0], anthropic.APITimeoutError)
 
 
 def test_unknown_path_gets_provider_shaped_404(fake_gemini: FakeGemini) -> None:

@@ -11,7 +11,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import wave
 import zlib
 from collections.abc import Callable, Iterator
@@ -303,14 +302,12 @@ def test_decompression_bomb_is_refused_from_the_header_alone(write) -> None:
 
     path = write("bomb.png", png_declaring(50_000, 50_000))
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(UsageError) as error:
         media.load(path)
-    elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert_usage_error(error, path, "too large")
-    assert elapsed < 0.5
+    # Decoding 50,000 x 50,000 pixels would need gigabytes: a small peak shows only the header was read.
     assert peak < 5 * 1024 * 1024
 
 
