@@ -113,6 +113,7 @@ def test_every_recorded_generation_is_replayed():
     )
     # The one recorded OpenAI Responses API stream is not a protocol mmcli speaks.
     responses_api = len(_cases("openai", "/v1/responses"))
+    # (more/ is replayed one recording at a time, with what each shows, in test_endings.py.)
     assert covered + responses_api == len(streamed_generations())
 
 

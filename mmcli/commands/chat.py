@@ -190,6 +190,7 @@ def one_shot(
                     recorder.settle(partial)
             if json_output and isinstance(exc, Exception):
                 print_json(_failure_document(exc, partial, ref, info))
+                exc.documented = True  # type: ignore[attr-defined]
             raise
         if recorder is not None:
             recorder.settle(answer)
@@ -198,8 +199,8 @@ def one_shot(
         if store_failure is not None:
             raise store_failure
     except Exception as exc:
-        if json_output and ref is None:
-            print_json(_failure_document(exc, None, None, None))  # failed before a model was chosen
+        if json_output and not getattr(exc, "documented", False):
+            print_json(_failure_document(exc, None, ref, None))  # failed before the request
         raise
     finally:
         if store is not None:

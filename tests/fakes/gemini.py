@@ -177,9 +177,15 @@ class FakeGemini(FakeServer):
 
     def stream_frames(self, reply: Reply, request: RecordedRequest, model: str) -> Iterable[Frame]:
         response_id = new_id("resp")
-        chunks = [(kind, self._chunk(reply, model, [part], response_id, final=False))
-                  for kind, part in self._parts(reply)]
-        chunks.append((POST, self._chunk(reply, model, [{"text": ""}], response_id, final=True)))
+        if reply.block_reason:
+            # A blocked prompt: no candidates at all, only the feedback saying why.
+            blocked = {"promptFeedback": {"blockReason": reply.block_reason}, "usageMetadata": self._usage(reply, False),
+                       "modelVersion": reply.model_version or model, "responseId": response_id}
+            chunks = [(POST, blocked)]
+        else:
+            chunks = [(kind, self._chunk(reply, model, [part], response_id, final=False))
+                      for kind, part in self._parts(reply)]
+            chunks.append((POST, self._chunk(reply, model, [{"text": ""}], response_id, final=True)))
         if request.query.get("alt") == "sse":
             # Google's SSE separates events with CRLF pairs.
             for kind, chunk in chunks:
@@ -202,7 +208,9 @@ class FakeGemini(FakeServer):
         """Recorded bodies are one JSON array; the SDK asks for SSE, so re-frame."""
         if request.query.get("alt") != "sse" or interaction.is_event_stream:
             return super().replay_stream(interaction, request)
-        return [sse(element, newline="\r\n") for element in json.loads(interaction.body)]
+        recorded = json.loads(interaction.body)
+        elements = recorded if isinstance(recorded, list) else [recorded]  # a non-streamed recording: one chunk
+        return [sse(element, newline="\r\n") for element in elements]
 
     # -- model metadata --------------------------------------------------
 

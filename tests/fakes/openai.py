@@ -13,9 +13,13 @@ from . import openai_extras
 from .exchange import Exchange
 from .openai_chat import ChunkMaker, completion_json, error_json, usage_json
 from .recording import RecordedRequest
-from .reply import Reply
+from .reply import Reply, split_words
 from .server import FakeServer, Handler
 from .sse import DELTA, POST, PRE, Frame, sse
+
+def _url_citation(url: str) -> dict[str, Any]:
+    return {"type": "url_citation", "url_citation": {"url": url, "title": url, "start_index": 0, "end_index": 0}}
+
 
 DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "o4-mini", "whisper-1", "llama3.2"]
 
@@ -66,8 +70,14 @@ class FakeOpenAI(FakeServer):
         if reply.thinking:
             # DeepSeek/vLLM-style reasoning deltas, which some compatible servers send.
             yield DELTA, sse(maker.chunk({"reasoning_content": reply.thinking}))
-        for piece in reply.deltas(self.default_text):
+        for piece in split_words(reply.refusal or ""):
+            yield DELTA, sse(maker.chunk({"content": None, "refusal": piece}))
+        for piece in reply.deltas(self.default_text) if reply.refusal is None else ():
             yield DELTA, sse(maker.chunk({"content": piece}))
+        if reply.annotations:
+            yield DELTA, sse(maker.chunk({"content": "", "annotations": [_url_citation(u) for u in reply.annotations]}))
+        if not reply.end_marker:
+            return  # the server hung up cleanly, without a finish reason or [DONE]
         yield POST, sse(maker.chunk({}, reply.finish_reason or "stop", **self.final_chunk_fields(reply)))
         if include_usage:
             yield POST, sse(maker.usage_chunk(usage_json(reply, self.default_text)))

@@ -52,6 +52,14 @@ class Reply:
     thinking: str | None = None
     model_version: str | None = None
     finish_reason: str | None = None
+    # Endings beyond finish_reason: an OpenAI refusal (streamed as `delta.refusal`),
+    # url_citation annotations (OpenRouter, OpenAI search models), a Gemini
+    # prompt block (promptFeedback, no candidates), and a compatible stream that
+    # stops without a finish reason or [DONE] (end_marker=False).
+    refusal: str | None = None
+    annotations: list[str] | None = None
+    block_reason: str | None = None
+    end_marker: bool = True
     headers: dict[str, str] = field(default_factory=dict)
 
     def deltas(self, default_text: str) -> list[str]:
