@@ -17,6 +17,7 @@ from tests.fakes import Reply, load_cassette
 from tests.fakes.cassettes import recorded_dir
 
 MORE = recorded_dir() / "more"
+GEMINI_THOUGHTS = "chat_gemini_token_accounting_correctly_sums_candidatestokencount_and_thoughtstokencount_in_streaming.yml"
 
 
 def _chat(run_mmcli, env, *args: str, **kwargs):  # type: ignore[no-untyped-def]
@@ -61,9 +62,7 @@ def test_anthropic_web_search_counts_the_final_cumulative_usage(run_mmcli, mmcli
 
 
 def test_gemini_thinking_tokens_are_billed_as_output(run_mmcli, mmcli_env, fake_gemini):
-    fake_gemini.replay(
-        MORE / "chat_gemini_token_accounting_correctly_sums_candidatestokencount_and_thoughtstokencount_in_streaming.yml"
-    )
+    fake_gemini.replay(MORE / GEMINI_THOUGHTS)
     document = _json(_chat(run_mmcli, mmcli_env, "-m", "gemini-2.5-flash", "--json", "--no-cache", "2+2?"))
     assert (document["input_tokens"], document["output_tokens"]) == (13, 71 + 137)
     assert document["answer"].endswith("So, 2 + 2 = 4.")
@@ -101,7 +100,7 @@ def test_mistral_list_typed_content_prints_only_the_text_parts(run_mmcli, mmcli_
 def test_every_recording_in_more_is_replayed_here():
     replayed = {
         "test_anthropic_model_web_search_tool_stream.yaml",
-        "chat_gemini_token_accounting_correctly_sums_candidatestokencount_and_thoughtstokencount_in_streaming.yml",
+        GEMINI_THOUGHTS,
         "test_google_model_safety_settings.yaml",
         "test_groq_model_thinking_part_iter.yaml",
         "test_mistral_model_thinking_part_iter.yaml",

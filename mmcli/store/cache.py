@@ -25,17 +25,13 @@ from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import SECRET_ENV_VARS
+from ..errors import secret_values
 from . import db
 
 CACHE_FILE = "cache.sqlite3"
 # Bumped when the meaning of a key or the shape of a stored answer changes, so
 # an old entry is never read as a new one.
 KEY_FORMAT = 1
-# Real provider keys are long; ignoring short values keeps a placeholder such
-# as "x" from blocking every answer that contains that letter.
-_MIN_SECRET_LEN = 8
-
 _SCHEMA = (
     # size comes before value so reading it never walks the blob's overflow pages.
     """CREATE TABLE entries (
@@ -271,7 +267,7 @@ class ResponseCache:
 
 
 def _contains_secret(value: object) -> bool:
-    secrets = [v for v in (os.environ.get(name) for name in SECRET_ENV_VARS) if v and len(v) >= _MIN_SECRET_LEN]
+    secrets = secret_values()  # the one rule of what counts as a secret (errors.could_be_secret)
     return bool(secrets) and any(secret in text for text in _strings_in(value) for secret in secrets)
 
 
