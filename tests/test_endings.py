@@ -17,7 +17,9 @@ from tests.fakes import Reply, load_cassette
 from tests.fakes.cassettes import recorded_dir
 
 MORE = recorded_dir() / "more"
-GEMINI_THOUGHTS = "chat_gemini_token_accounting_correctly_sums_candidatestokencount_and_thoughtstokencount_in_streaming.yml"
+GEMINI_THOUGHTS = (
+    "chat_gemini_token_accounting_correctly_sums_candidatestokencount_and_thoughtstokencount_in_streaming.yml"
+)
 
 
 def _chat(run_mmcli, env, *args: str, **kwargs):  # type: ignore[no-untyped-def]

@@ -179,8 +179,12 @@ class FakeGemini(FakeServer):
         response_id = new_id("resp")
         if reply.block_reason:
             # A blocked prompt: no candidates at all, only the feedback saying why.
-            blocked = {"promptFeedback": {"blockReason": reply.block_reason}, "usageMetadata": self._usage(reply, False),
-                       "modelVersion": reply.model_version or model, "responseId": response_id}
+            blocked = {
+                "promptFeedback": {"blockReason": reply.block_reason},
+                "usageMetadata": self._usage(reply, False),
+                "modelVersion": reply.model_version or model,
+                "responseId": response_id,
+            }
             chunks = [(POST, blocked)]
         else:
             chunks = [(kind, self._chunk(reply, model, [part], response_id, final=False))

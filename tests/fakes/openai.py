@@ -17,6 +17,7 @@ from .reply import Reply, split_words
 from .server import FakeServer, Handler
 from .sse import DELTA, POST, PRE, Frame, sse
 
+
 def _url_citation(url: str) -> dict[str, Any]:
     return {"type": "url_citation", "url_citation": {"url": url, "title": url, "start_index": 0, "end_index": 0}}
 
