@@ -303,3 +303,29 @@ def test_json_on_bad_input_is_still_one_document(run_mmcli, mmcli_env):
     done = _chat(run_mmcli, mmcli_env, "-m", "gpt-4o-mini", "--json", "-i", "missing.png", "Q")
     assert done.returncode == 2
     assert "missing.png" in _json(done)["error"]
+
+
+# --- what sessions and compare show -----------------------------------------------------------------
+
+
+def test_sessions_show_and_export_mark_each_ending(run_mmcli, mmcli_env, fake_openai):
+    fake_openai.queue(Reply(text="Half an", finish_reason="length"), Reply(refusal="I can't."))
+    run_mmcli(["chat", "-m", "gpt-4o-mini", "-S", "ends", "Long"], mmcli_env)
+    run_mmcli(["chat", "-S", "ends", "Bad"], mmcli_env)
+    shown = run_mmcli(["sessions", "show", "ends"], mmcli_env)
+    assert "Half an\n\n*(answer cut at the token limit)*" in shown.stdout
+    assert "I can't.\n\n*(the model refused)*" in shown.stdout
+    exported = json.loads(run_mmcli(["sessions", "export", "ends", "-f", "json"], mmcli_env).stdout)
+    endings = [m["finish_reason"] for m in exported["messages"] if m["role"] == "assistant"]
+    assert endings == ["length", "refusal"]
+
+
+def test_compare_leaves_out_a_temperature_one_column_cannot_take(run_mmcli, mmcli_env, fake_openai, fake_anthropic):
+    done = run_mmcli(
+        ["compare", "-m", "gpt-4o-mini", "-m", "claude-haiku-4-5", "-t", "1.5", "--json", "--no-cache", "Hi"],
+        mmcli_env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Leaving out -t 1.5 for anthropic:claude-haiku-4-5" in done.stderr
+    assert fake_openai.generation_requests[0].json["temperature"] == 1.5
+    assert "temperature" not in fake_anthropic.generation_requests[0].json

@@ -317,7 +317,11 @@ def _answer_into(
     from ..errors import EXIT_PROVIDER, MmcliError, UsageError, one_sentence
 
     try:
-        engine.answer(request, config, column, fallbacks=(), use_cache=use_cache, timeout=timeout, notify=note)
+        # strict_options=False: a -t one column's model cannot take is left out there, with a note.
+        engine.answer(
+            request, config, column, fallbacks=(), use_cache=use_cache, timeout=timeout, notify=note,
+            strict_options=False,
+        )
     except UsageError as exc:  # this model cannot take the input (check_accepts)
         column.fail(compare_view.REFUSED, exc.message, exc.exit_code)
     except MmcliError as exc:

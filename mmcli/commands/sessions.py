@@ -76,6 +76,7 @@ def message_json(record: StoredMessage) -> dict[str, Any]:
         ],
         "model": record.model,
         "incomplete": message.incomplete,
+        "finish_reason": message.finish_reason,
         "created_at": _iso(record.created_at),
     }
 
@@ -97,6 +98,16 @@ def sessions_table(infos: list[SessionInfo], current: str | None = None) -> Any:
     return table
 
 
+# How `sessions show|export` mark an answer that did not end normally (DESIGN.md, "How an answer ends").
+ENDING_NOTES = {
+    "length": "answer cut at the token limit",
+    "refusal": "the model refused",
+    "blocked": "answer blocked by the provider's filter",
+    "error": "answer broken off: the stream failed",
+    "interrupted": "answer interrupted",
+}
+
+
 def session_markdown(info: SessionInfo, records: list[StoredMessage]) -> str:
     """A session as a Markdown document: a heading per message, attachments named."""
     lines = [f"# {info.name}", "", f"- model: {info.model}", f"- created: {_iso(info.created_at)}"]
@@ -114,7 +125,7 @@ def session_markdown(info: SessionInfo, records: list[StoredMessage]) -> str:
             if part.is_media:
                 lines += [f"*[{part.kind}: {part.source or part.sha256[:12]} ({part.mime_type})]*", ""]
         if message.incomplete:
-            lines += ["*(answer interrupted)*", ""]
+            lines += [f"*({ENDING_NOTES.get(message.finish_reason or '', 'answer interrupted')})*", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
