@@ -22,6 +22,8 @@ from .errors import Interrupted, MmcliError, ProviderError, StreamInterrupted
 # providers.registry and providers.base are imported where a provider is
 # called, not here: a cache hit never needs them.
 
+STOP = "stop"  # the one normal ending (providers.base names them all)
+
 
 @dataclass
 class Answer:
@@ -189,14 +191,13 @@ def fit_options(request: Request, notify: Callable[[str], None], *, strict: bool
     value = request.temperature
     if allowed is not None and allowed[0] <= value <= allowed[1]:
         return request
-    if allowed is None:
-        problem = f"{request.model} takes only its default temperature"
-    else:
-        problem = f"{request.model} takes a temperature from {allowed[0]:g} to {allowed[1]:g}"
+    takes = "takes only its default temperature" if allowed is None else (
+        f"takes a temperature from {allowed[0]:g} to {allowed[1]:g}"
+    )
     if strict:
         fix = "leave -t out" if allowed is None else "pick a value in that range"
-        raise UsageError(f"{problem}, not {value:g}; {fix}.")
-    notify(f"Leaving out -t {value:g} for {request.model}: it {problem.split(' ', 1)[1]}.")
+        raise UsageError(f"{request.model} {takes}, not {value:g}; {fix}.")
+    notify(f"Leaving out -t {value:g} for {request.model}: it {takes}.")
     return replace(request, temperature=None)
 
 
@@ -251,9 +252,6 @@ def _answer(
         if cache is not None and result.finish_reason == STOP and result.text:
             cache_put(cache, cache_key_of(attempt, config), result.to_cache(), notify)
         return result
-
-
-STOP = "stop"
 
 
 def _conclude(result: Answer, notify: Callable[[str], None]) -> None:
