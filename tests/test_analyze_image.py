@@ -19,7 +19,7 @@ from tests.test_multimodal import base64_image, data_url_image, image_bytes, wri
 
 JSON_KEYS = {
     "model", "provider", "answer", "input_tokens", "output_tokens", "ttft_s", "total_s",
-    "cost_usd", "cached", "citations", "session", "path", "error",
+    "cost_usd", "cached", "citations", "session", "path", "error", "finish_reason",
 }
 
 

@@ -181,6 +181,8 @@ def _record(model: ModelRef, answer: Answer | None, path: str | list[str], error
         document["answer"] = None
     document["paths" if isinstance(path, list) else "path"] = path
     document["error"] = error
+    if error and not document["finish_reason"]:
+        document["finish_reason"] = "error"
     return document
 
 
