@@ -51,14 +51,22 @@ def load_dotenv_files() -> None:
     """
     for path in (Path.cwd() / ".env", config_dir() / ".env"):
         if not path.is_file():
+            # A named pipe (some secret managers serve .env through one) is left alone, as before.
             continue
         from dotenv.parser import parse_stream
 
         try:
-            with open(path, encoding="utf-8") as stream:
-                bindings = list(parse_stream(stream))
+            text = _read_regular_file(path)
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"Cannot read {path}: {exc.__class__.__name__}; fix or remove the file.") from exc
+            raise ConfigError(f"Cannot read {path}: {_reason(exc)}; fix or remove the file.") from exc
+        if text is None:
+            continue
+        if "\x00" in text:
+            # The environment cannot hold a NUL byte: refuse the file rather than fail later on it.
+            raise ConfigError(f"{path} contains a NUL byte, so it is not a text file; fix or remove it.")
+        import io
+
+        bindings = list(parse_stream(io.StringIO(text)))
         for binding in bindings:
             if binding.error:
                 line = binding.original.line
@@ -107,13 +115,49 @@ def _toml_module():  # type: ignore[no-untyped-def]
     return tomllib
 
 
+def _read_regular_file(path: Path) -> str | None:
+    """The file's UTF-8 text; None when it is not a regular file.
+
+    Opened without blocking and checked before reading: a named pipe in place
+    of config.toml would otherwise hang every command until something writes to it.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", closefd=True) as stream:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        os.set_blocking(fd, True)
+        return stream.read().decode("utf-8")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not UTF-8 text (byte {exc.start})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return exc.__class__.__name__
+
+
+def _finite(table: dict, key: str, path: Path, where: str = "") -> float:
+    """A number setting; nan and inf are refused (TOML allows both, and every comparison with nan is false)."""
+    import math
+
+    value = float(_expect(table, key, (int, float), path))  # type: ignore[arg-type]
+    if not math.isfinite(value):
+        raise ConfigError(f"{path}: {where}'{key}' must be a finite number, not {table[key]}.")
+    return value
+
+
 def parse_config(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_regular_file(path)
     except FileNotFoundError:
         return Config(path=path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.__class__.__name__}.") from exc
+        raise ConfigError(f"Cannot read {path}: {_reason(exc)}; fix it or move it away.") from exc
+    if text is None:
+        raise ConfigError(f"{path} is not a regular file (a pipe, device or folder); replace it with a TOML file.")
     tomllib = _toml_module()
     try:
         raw = tomllib.loads(text)
@@ -127,11 +171,11 @@ def parse_config(path: Path) -> Config:
         value = raw["fallback"]
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{path}: 'fallback' must be a list of model names.")
-        config.fallback = value
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{path}: 'fallback' must be a list of model names, none of them empty.")
+        config.fallback = [v.strip() for v in value]
     if "timeout" in raw:
-        config.timeout = float(_expect(raw, "timeout", (int, float), path))  # type: ignore[arg-type]
+        config.timeout = _finite(raw, "timeout", path)
     if "retries" in raw:
         config.retries = int(_expect(raw, "retries", int, path))  # type: ignore[arg-type]
     if "aliases" in raw:
@@ -141,9 +185,9 @@ def parse_config(path: Path) -> Config:
     if not isinstance(cache, dict):
         raise ConfigError(f"{path}: [cache] must be a table.")
     if "ttl_days" in cache:
-        config.cache_ttl_days = float(_expect(cache, "ttl_days", (int, float), path))  # type: ignore[arg-type]
+        config.cache_ttl_days = _finite(cache, "ttl_days", path, "[cache] ")
     if "max_mb" in cache:
-        config.cache_max_mb = float(_expect(cache, "max_mb", (int, float), path))  # type: ignore[arg-type]
+        config.cache_max_mb = _finite(cache, "max_mb", path, "[cache] ")
     providers = raw.get("providers", {})
     if not isinstance(providers, dict) or not all(isinstance(v, dict) for v in providers.values()):
         raise ConfigError(f"{path}: [providers.NAME] entries must be tables.")

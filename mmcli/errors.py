@@ -225,6 +225,7 @@ def exits_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            _check_utf8_arguments(command, kwargs)
             return command(*args, **kwargs)
         except OutputClosed:
             _silence_stdout()
@@ -255,6 +256,48 @@ def exits_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
             raise SystemExit(EXIT_PROVIDER) from None
 
     return wrapper
+
+
+def _check_utf8_arguments(command: Callable[..., Any], arguments: dict[str, Any]) -> None:
+    """Refuse command-line values that are not valid UTF-8, before anything uses them.
+
+    Python decodes argv with ``surrogateescape``: an invalid byte becomes a lone
+    surrogate that passes through until the first JSON body, database row or
+    terminal write tries to encode it. File names included: a path that cannot
+    be written as text could not be stored in a session or shown either.
+    """
+    for name, value in arguments.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, str) and _has_surrogates(v) for v in values):
+            raise UsageError(
+                f"{_parameter_label(command, name)} is not valid UTF-8; mmcli takes text and file names "
+                "in UTF-8 only (check the terminal's or the script's encoding)."
+            )
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _parameter_label(command: Callable[..., Any], name: str) -> str:
+    """How the user wrote the parameter ("-S/--session", "PROMPT"), from the command's Typer annotations."""
+    import typing
+
+    try:
+        hints = typing.get_type_hints(command, include_extras=True)
+    except Exception:  # an annotation that does not evaluate: fall back to the parameter's name
+        hints = {}
+    info = next(iter(getattr(hints.get(name), "__metadata__", ())), None)
+    declared = [getattr(info, "default", None), *(getattr(info, "param_decls", None) or ())]
+    flags = [d for d in declared if isinstance(d, str) and d.startswith("-")]
+    if flags:
+        return f"The value of {'/'.join(flags)}"
+    metavar = getattr(info, "metavar", None) or name.upper()
+    return f"The {metavar} argument"
 
 
 def _silence_stdout() -> None:

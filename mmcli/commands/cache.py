@@ -24,6 +24,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 def parse_age(text: str) -> float:
     """'7d', '12h', '30m', '90s', '2w' (or plain seconds) into seconds."""
+    import math
+
     from ..errors import UsageError
 
     value, unit = text.strip().lower(), "s"
@@ -32,7 +34,9 @@ def parse_age(text: str) -> float:
     try:
         amount = float(value)
     except ValueError:
-        raise UsageError(f"'{text}' is not an age; use a number with s, m, h, d or w, such as 7d.") from None
+        amount = math.nan
+    if not math.isfinite(amount * _UNITS[unit]):  # "nan", "inf" and "1e999" parse as floats but are no age
+        raise UsageError(f"'{text}' is not an age; use a number with s, m, h, d or w, such as 7d.")
     if amount < 0:
         raise UsageError(f"'{text}' is negative; give an age such as 7d.")
     return amount * _UNITS[unit]

@@ -36,12 +36,33 @@ FallbackOption = Annotated[
     list[str] | None,
     typer.Option("--fallback", help="Model to try when the first fails (auth, rate limit, server); repeatable."),
 ]
+
+
+def _finite_seconds(value: float | None) -> float | None:
+    # Click's FloatRange lets nan through (every comparison with nan is false) and inf
+    # would mean "wait forever"; both are refused like any other out-of-range value.
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds; give one such as 30.")
+    return value
+
+
 TimeoutOption = Annotated[
     float | None,
-    typer.Option("--timeout", min=0.1, help="Seconds per request attempt (default: timeout in config.toml, else 60)."),
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        callback=_finite_seconds,
+        help="Seconds per request attempt (default: timeout in config.toml, else 60).",
+    ),
 ]
 
 MAX_TEMPERATURE = 2.0
+# Text piped into a prompt: far beyond any model's context window, small enough
+# that `mmcli chat hi </dev/zero` is refused after a moment instead of filling memory.
+MAX_PIPED_TEXT_BYTES = 20 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
 
 
 def check_temperature(value: float | None) -> None:
@@ -60,7 +81,12 @@ def read_piped_text() -> str:
     """Piped stdin as text; binary or non-UTF-8 input is a usage error, not a crash."""
     from ..errors import UsageError
 
-    data = sys.stdin.buffer.read()
+    data = _read_at_most(sys.stdin.buffer, MAX_PIPED_TEXT_BYTES)
+    if data is None:
+        raise UsageError(
+            f"Standard input holds more than {MAX_PIPED_TEXT_BYTES // (1024 * 1024)} MB of text; "
+            "pipe in less, or attach large documents with --file."
+        )
     if b"\x00" in data:
         raise UsageError("Standard input looks binary, not text; pass images, audio or PDFs with -i, -a or --file.")
     try:
@@ -69,6 +95,19 @@ def read_piped_text() -> str:
         raise UsageError(
             f"Standard input is not valid UTF-8 (byte {exc.start}); convert it to UTF-8 text first."
         ) from None
+
+
+def _read_at_most(stream, limit: int) -> bytes | None:  # type: ignore[no-untyped-def]
+    """Up to ``limit`` bytes of ``stream``; None as soon as there are more (the rest is never read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    return None
 
 
 def combine_prompt(prompt: str | None, piped: str | None) -> str:
