@@ -158,11 +158,11 @@ def _clear(repl: Repl, arg: str) -> None:
 def _save(repl: Repl, arg: str) -> None:
     name = _require_arg(arg, "/save NAME")
     if repl.session is None:
-        from .store.sessions import valid_name
+        from .store.sessions import shown_name, valid_name
 
         name = valid_name(name)
         if repl.store.get(name) is not None:
-            raise UsageError(f"A session named '{name}' already exists; pick another name.")
+            raise UsageError(f"A session named '{shown_name(name)}' already exists; pick another name.")
         repl.pending_name = name
         repl.dim(f"This session will be saved as '{name}'.")
         return

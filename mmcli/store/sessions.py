@@ -66,6 +66,10 @@ _NAME_WORDS = 4
 _NAME_WORD_CHARS = 40
 # Words that make a name read as cut off mid-phrase when they end it.
 _TRAILING_FILLER = {"a", "an", "the", "of", "in", "on", "to", "for", "and", "or", "with", "about", "is"}
+# Longer names are refused when a session is created or renamed (a pasted
+# paragraph, not a name), and error sentences quote at most the first part of one.
+MAX_NAME_CHARS = 200
+_SHOWN_NAME_CHARS = 60
 # SQLite's default limit on ? placeholders in one statement is 999 before 3.32.
 _SQL_VARIABLES = 500
 
@@ -196,7 +200,7 @@ class SessionStore:
             else:
                 name = valid_name(name)
                 if self._id_of(name) is not None:
-                    raise UsageError(f"A session named '{name}' already exists; pick another name.")
+                    raise UsageError(f"A session named '{shown_name(name)}' already exists; pick another name.")
             self._conn.execute(
                 "INSERT INTO sessions (name, model, system, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                 (name, model, system, now, now),
@@ -328,7 +332,7 @@ class SessionStore:
             if new == old:
                 return
             if self._id_of(new) is not None:
-                raise UsageError(f"A session named '{new}' already exists; pick another name.")
+                raise UsageError(f"A session named '{shown_name(new)}' already exists; pick another name.")
             # Renaming is not using: updated_at stays, so -c keeps pointing where it did.
             self._conn.execute("UPDATE sessions SET name = ? WHERE id = ?", (new, session_id))
 
@@ -442,8 +446,20 @@ def _unaccented(ch: str) -> str:
 def valid_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or any(unicodedata.category(ch).startswith("C") for ch in cleaned):
-        raise UsageError(f"{name!r} cannot be a session name; use letters, digits and dashes.")
+        raise UsageError(f"{shown_name(repr(name))} cannot be a session name; use letters, digits and dashes.")
+    if len(cleaned) > MAX_NAME_CHARS:
+        raise UsageError(
+            f"A session name can have at most {MAX_NAME_CHARS} characters; "
+            f"'{shown_name(cleaned)}' has {len(cleaned)}."
+        )
     return cleaned
+
+
+def shown_name(name: str) -> str:
+    """A name as error sentences quote it: a pasted paragraph is cut, not echoed whole."""
+    if len(name) <= _SHOWN_NAME_CHARS:
+        return name
+    return f"{name[: _SHOWN_NAME_CHARS - 1]}…"
 
 
 def _close_matches(name: str, names: list[str]) -> list[str]:
@@ -482,5 +498,5 @@ def _words(text: str) -> list[str]:
 
 def _unknown_session_sentence(name: str, matches: list[str]) -> str:
     if matches:
-        return f"No session named '{name}'. Did you mean: {', '.join(matches)}?"
-    return f"No session named '{name}'. Run 'mmcli sessions list' to see your sessions."
+        return f"No session named '{shown_name(name)}'. Did you mean: {', '.join(map(shown_name, matches))}?"
+    return f"No session named '{shown_name(name)}'. Run 'mmcli sessions list' to see your sessions."
