@@ -353,7 +353,9 @@ class Repl:
             return
         path = self.history_path()
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            from .private_dirs import make_private_dirs
+
+            make_private_dirs(path.parent)
             # Create it private first: the history holds everything typed.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._forget_lines_with_secrets()

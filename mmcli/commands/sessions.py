@@ -190,14 +190,18 @@ def export(
     format: Annotated[  # noqa: A002 - the option's name
         str, typer.Option("--format", "-f", help="md (Markdown) or json.", case_sensitive=False)
     ] = "md",
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", help="Write to this file instead of stdout (new files 0600, atomically)."),
+    ] = None,
 ) -> None:
-    """Write a session to stdout as Markdown or JSON (media are named by source and SHA-256, not embedded).
+    """Write a session as Markdown or JSON (media are named by source and SHA-256, not embedded).
 
     Examples:
 
       mmcli sessions export trip-planning --format md > trip.md
 
-      mmcli sessions export trip-planning --format json > trip.json
+      mmcli sessions export trip-planning --format json -o trip.json
     """
     import json
 
@@ -210,9 +214,15 @@ def export(
         info = store.require(name)
         records = store.records(name)
     if kind == "json":
-        typer.echo(json.dumps(session_json(info, records), ensure_ascii=False, indent=2))
+        document = json.dumps(session_json(info, records), ensure_ascii=False, indent=2) + "\n"
     else:
-        typer.echo(session_markdown(info, records), nl=False)
+        document = session_markdown(info, records)
+    if output is None:
+        typer.echo(document, nl=False)
+        return
+    from ..output_file import write_output
+
+    write_output(output, document)
 
 
 @app.command("rename")

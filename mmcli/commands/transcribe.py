@@ -57,7 +57,8 @@ def transcribe(
         ),
     ] = Format.text,
     output: Annotated[
-        str | None, typer.Option("-o", "--output", help="Write the transcript to this file (atomically).")
+        str | None,
+        typer.Option("-o", "--output", help="Write the transcript to this file (new files 0600, written atomically)."),
     ] = None,
     language: Annotated[
         str | None, typer.Option("-l", "--language", help="Spoken language as an ISO 639-1 code (en, de, ...).")
@@ -118,7 +119,9 @@ def transcribe(
             cache.close()
 
     if output:
-        _write_atomically(output, transcript.rendered())
+        from ..output_file import write_output
+
+        write_output(output, transcript.rendered())
         if sys.stderr.isatty() and not json_output:
             print(f"Wrote {output}.", file=sys.stderr)
     elif not json_output and not transcript.extra.get("streamed"):
@@ -154,38 +157,3 @@ def _transcribe(part, ref, config, options, label: str, timeout: float | None, *
         sys.stdout.write("\n")
         sys.stdout.flush()
     return transcript
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and os.replace: never a half-written file."""
-    import os
-    import tempfile
-
-    from ..errors import UsageError
-
-    target = os.path.abspath(os.path.expanduser(path))
-    folder = os.path.dirname(target)
-    if os.path.isdir(target):
-        raise UsageError(f"{path} is a directory; give a file name for -o.")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=".mmcli-", suffix=".tmp", dir=folder)
-    except FileNotFoundError:
-        raise UsageError(f"Cannot write {path}: the folder {folder} does not exist.") from None
-    except PermissionError:
-        raise UsageError(f"Cannot write {path}: permission denied.") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp makes the file private; a transcript gets the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise

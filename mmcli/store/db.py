@@ -69,13 +69,17 @@ def _create_private_file(path: Path) -> None:
     creating it first fixes the mode, and SQLite gives the -wal and -shm files
     the same mode as the database file.
     """
-    parent = path.parent
-    if not parent.is_dir():
-        os.makedirs(parent, mode=0o700, exist_ok=True)
-        # makedirs filters the mode through the umask; the data dir must be private whatever it is.
-        os.chmod(parent, 0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    from ..private_dirs import make_private_dirs
+
+    make_private_dirs(path.parent)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)  # the umask filtered the mode above (0400 under umask 277)
+    finally:
+        os.close(fd)
 
 
 def _setup(conn: sqlite3.Connection, steps: Migrations) -> None:
