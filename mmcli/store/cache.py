@@ -191,21 +191,30 @@ class ResponseCache:
         with db.write(self._conn):
             self._conn.execute("DELETE FROM entries WHERE key = ?", (key,))
 
-    @db.guarded
     def put(self, key: str, answer: dict[str, Any]) -> bool:
         """Store an answer, then trim expired and least-recently-used entries to fit ``max_mb``.
 
         Returns False, storing nothing, when the answer contains the value of an
         API-key environment variable: keys must never reach the disk, whatever
-        the caller passed.
+        the caller passed. Also False when the disk is full or read-only: the
+        cache only saves time, and the session store already says what is wrong.
         """
         if _contains_secret(answer):
             return False
+        try:
+            self._put(key, answer)
+        except db.StoreError as exc:
+            if db.is_unwritable(exc) or self._conn.unwritable is not None:
+                return False
+            raise
+        return True
+
+    @db.guarded
+    def _put(self, key: str, answer: dict[str, Any]) -> None:
         with db.write(self._conn):
             self._shelf[key] = answer
             self._purge_expired()
             self._evict_to_fit()
-        return True
 
     def _purge_expired(self) -> None:
         # Cheap thanks to the created_at index; done on every put, which already

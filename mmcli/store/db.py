@@ -10,6 +10,7 @@ the user: it becomes a ``StoreError`` with a sentence.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sqlite3
@@ -40,26 +41,152 @@ class StoreError(MmcliError):
 Migrations = tuple[tuple[str, ...], ...]
 
 
-def connect(path: Path, schema: tuple[str, ...] = (), migrations: Migrations = ()) -> sqlite3.Connection:
+class Connection(sqlite3.Connection):
+    """A connection that knows whether it could only be opened for reading.
+
+    ``unwritable`` is None for a normal connection; for one opened read-only
+    because the data dir cannot be written (a full disk, a read-only mount), it
+    is the error that says why, so every later write reports that reason rather
+    than SQLite's "attempt to write a readonly database".
+    """
+
+    unwritable: StoreError | None = None
+
+
+def connect(
+    path: Path, schema: tuple[str, ...] = (), migrations: Migrations = (), *, read_only_fallback: bool = True
+) -> Connection:
     """Open (creating if needed) the SQLite file at ``path``, ready for several processes.
 
     ``schema`` holds the statements that create the tables (version 1);
     ``migrations[n]`` the statements that take a file from version n + 1 to
     n + 2. A file written by an older mmcli is upgraded, in one write
     transaction, to the latest version; the file's ``user_version`` records it.
+
+    When the file cannot be opened for writing because the disk is full or the
+    data dir is read-only, it is opened read-only instead (``read_only_fallback``),
+    so what was saved can still be read; writes then fail with the reason.
     """
     steps = ((schema,) if schema else ()) + tuple(migrations)
     try:
+        return _connect_writable(path, steps)
+    except StoreError as exc:
+        if not read_only_fallback or not is_unwritable(exc):
+            raise
+        conn = _connect_read_only(path, steps, exc)
+        conn.unwritable = exc
+        return conn
+
+
+def _connect_writable(path: Path, steps: Migrations) -> Connection:
+    try:
         _create_private_file(path)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=Connection)
     except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"Cannot open {path}: {exc}. Check that the data directory is writable.") from exc
+        raise _as_store_error(path, exc) from exc
     try:
         _retry_while_locked(path, lambda: _setup(conn, steps))
     except BaseException:
         conn.close()
         raise
-    return conn
+    return conn  # type: ignore[return-value]
+
+
+def _connect_read_only(path: Path, steps: Migrations, reason: StoreError) -> Connection:
+    """The file opened for reading only, or an empty in-memory copy of the schema when there is no file yet.
+
+    A file at an older schema version is not read: it would have to be upgraded first.
+
+    ``mode=ro`` first: it still sees transactions waiting in the -wal file, but
+    needs the -shm file to exist or be creatable. Where even that fails (a full
+    disk cannot create it), ``immutable=1`` reads the main file with no locks
+    and no side files; nothing can write there anyway.
+    """
+    from urllib.parse import quote
+
+    if os.path.exists(path):
+        uri = "file:" + quote(os.path.abspath(path), safe="/")
+        for flags in ("?mode=ro", "?mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    uri + flags, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=Connection
+                )
+            except sqlite3.Error:
+                continue
+            try:
+                # Reading the schema makes SQLite open the file (and the WAL index) now, not at the first query.
+                tables = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+                current = _user_version(conn)
+                conn.execute("PRAGMA query_only=ON")
+            except sqlite3.Error:
+                conn.close()
+                continue
+            if tables and current >= len(steps):
+                return conn  # type: ignore[return-value]
+            conn.close()
+            if tables:
+                raise reason  # an older file that would need upgrading first: it cannot be read as it is
+            break  # an empty file (the disk filled up as it was made): nothing saved in it
+        else:
+            raise reason
+    conn = sqlite3.connect(":memory:", isolation_level=None, factory=Connection)
+    for step in steps:
+        for statement in step:
+            conn.execute(statement)
+    conn.execute("PRAGMA query_only=ON")
+    return conn  # type: ignore[return-value]
+
+
+def is_unwritable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the data dir cannot be written (full, read-only, no permission, I/O errors)."""
+    if isinstance(exc, StoreError):
+        return is_unwritable(exc.__cause__)
+    if isinstance(exc, OSError):
+        return exc.errno in _UNWRITABLE_ERRNOS
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+        if name:
+            return name.startswith(_UNWRITABLE_SQLITE)
+        text = str(exc).lower()
+        return any(sign in text for sign in _UNWRITABLE_TEXT)
+    return False
+
+
+_UNWRITABLE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, getattr(errno, "EDQUOT", 0)}
+_UNWRITABLE_SQLITE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
+_UNWRITABLE_TEXT = ("disk i/o error", "disk is full", "readonly database", "unable to open database")
+# Less free space than this, and a failed write is put down to a full disk:
+# SQLite needs room for a page, a WAL frame and a 32 KB shared-memory index.
+_NEARLY_FULL_BYTES = 1024 * 1024
+
+
+def _unwritable_sentence(path: Path, exc: BaseException) -> str:
+    """Why ``path`` could not be written, in words a user can act on."""
+    cause = exc.__cause__ if isinstance(exc, StoreError) and exc.__cause__ is not None else exc
+    folder = _existing_folder(path)
+    full = isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", 0))
+    full = full or getattr(cause, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(cause).lower()
+    try:
+        space = os.statvfs(folder)
+    except OSError:
+        space = None
+    if space is not None and space.f_flag & os.ST_RDONLY:
+        return (
+            f"Cannot write {path}: {folder} is on a read-only file system; "
+            "remount it or point MMCLI_DATA_DIR elsewhere."
+        )
+    if full or space is not None and space.f_bavail * space.f_frsize < _NEARLY_FULL_BYTES:
+        return f"Cannot write {path}: the disk is full; free some space and try again."
+    if not os.access(folder, os.W_OK) or isinstance(cause, PermissionError):
+        return f"Cannot write {path}: permission denied; make {folder} writable or point MMCLI_DATA_DIR elsewhere."
+    return f"Cannot write {path}: {cause}; check the disk holding {folder}."
+
+
+def _existing_folder(path: Path) -> Path:
+    folder = Path(os.path.abspath(path)).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def _create_private_file(path: Path) -> None:
@@ -133,7 +260,14 @@ def _is_lock_error(exc: BaseException) -> bool:
 def _as_store_error(source: Path | sqlite3.Connection | None, exc: BaseException) -> StoreError:
     if isinstance(exc, StoreError):
         return exc
+    if isinstance(source, Connection) and source.unwritable is not None:
+        # A read-only fallback connection: the reason is why it is read-only, not SQLite's complaint.
+        error = StoreError(source.unwritable.message)
+        error.__cause__ = source.unwritable.__cause__
+        return error
     path = _path_of(source) if isinstance(source, sqlite3.Connection) else source
+    if path is not None and is_unwritable(exc):
+        return StoreError(_unwritable_sentence(path, exc))
     where = f"{path}" if path else "an mmcli data file"
     if _is_lock_error(exc):
         return StoreError(
