@@ -63,7 +63,10 @@ def test_bad_input(case: Case, request, run_mmcli, mmcli_env, mmcli_cwd, tmp_pat
     files = make_all(tmp_path / "files")
     env = {k: v for k, v in mmcli_env.items() if k not in case.drop_env}
     env.update(case.env)
-    write_config(env, case.config)
+    config = write_config(env, case.config)
+    if case.config_is_fifo:
+        config.unlink()
+        os.mkfifo(config)
     if case.dotenv is not None:
         (mmcli_cwd / ".env").write_text(case.dotenv)
     if case.server is not None:
@@ -77,6 +80,7 @@ def test_bad_input(case: Case, request, run_mmcli, mmcli_env, mmcli_cwd, tmp_pat
     assert done.returncode == case.exit_code, done.stderr
     assert "Traceback" not in done.stderr
     assert case.phrase.lower() in done.stderr.lower(), done.stderr
+    assert len(done.stderr) < 2000, "a long input is quoted whole"
     if not case.usage_block:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         assert len(lines) == 1, done.stderr

@@ -27,6 +27,14 @@ class Case:
     needs_non_root: bool = False  # root reads every file, so "unreadable" cannot be staged
     needs_proc: bool = False  # Linux's /proc
     env: dict[str, str] = field(default_factory=dict)
+    config_is_fifo: bool = False  # config.toml is a named pipe nothing writes to
+
+
+# A name that is a pasted paragraph rather than a name: the error quotes only its start.
+LONG_NAME = "x" * 10_000
+# Python decodes argv with surrogateescape: "\udce9" is the byte 0xE9 (Latin-1 é), invalid in UTF-8.
+# subprocess encodes it back to that byte.
+LATIN1_E = "\udce9"
 
 
 CASES: list[Case] = [
@@ -52,13 +60,36 @@ CASES: list[Case] = [
     Case("invalid-utf8-stdin", [*CHAT, "Summarise"], 2, "UTF-8", stdin=b"caf\xe9 \xff\xfe"),
     Case("binary-stdin", [*CHAT, "Summarise"], 2, "binary", stdin=b"\x00\x01\x02PK\x03\x04" * 20),
     Case("empty-prompt", [*CHAT, ""], 2, "prompt is empty", stdin=b""),
+    Case("stdin-over-20-mb", [*CHAT, "Summarise"], 2, "more than 20 MB", stdin=b"a" * (20 * 1024 * 1024 + 1)),
+    # --- argv that is not UTF-8 ------------------------------------------------------------------
+    Case("invalid-utf8-prompt", [*CHAT, f"caf{LATIN1_E}"], 2, "PROMPT argument is not valid UTF-8"),
+    Case("invalid-utf8-session", [*CHAT, "-S", f"caf{LATIN1_E}", "Hi"], 2, "-S/--session is not valid UTF-8"),
+    Case("invalid-utf8-model", ["chat", "-m", f"gpt{LATIN1_E}", "Hi"], 2, "-m/--model is not valid UTF-8"),
+    Case("invalid-utf8-system", [*CHAT, "-s", f"caf{LATIN1_E}", "Hi"], 2, "-s/--system is not valid UTF-8"),
+    Case("invalid-utf8-image-path", [*CHAT, "-i", f"caf{LATIN1_E}.png", "Hi"], 2, "-i/--image is not valid UTF-8"),
+    # --- session names ---------------------------------------------------------------------------
+    Case("long-session-name-show", ["sessions", "show", LONG_NAME], 2, "no session named 'xxxxxxx"),
+    Case("long-session-name-chat", [*CHAT, "-S", LONG_NAME, "Hi"], 2, "at most 200 characters"),
     # --- options ---------------------------------------------------------------------------------
     Case("temperature-out-of-range", [*CHAT, "-t", "7", "Hi"], 2, "temperature"),
+    Case("timeout-nan", [*CHAT, "--timeout", "nan", "Hi"], 2, "--timeout", usage_block=True),
+    Case("timeout-inf", [*CHAT, "--timeout", "inf", "Hi"], 2, "--timeout", usage_block=True),
     Case("negative-max-tokens", [*CHAT, "--max-tokens", "-5", "Hi"], 2, "max-tokens", usage_block=True),
     Case("unknown-option", [*CHAT, "--frobnicate", "Hi"], 2, "no such option", usage_block=True),
     # --- configuration ---------------------------------------------------------------------------
     Case("malformed-config-toml", [*CHAT, "Hi"], 3, "config.toml", config="timeout = [1,\n"),
     Case("wrong-type-in-config", [*CHAT, "Hi"], 3, "timeout", config='timeout = "soon"\n'),
+    Case("config-timeout-nan", [*CHAT, "Hi"], 3, "config.toml: 'timeout' must be a finite number",
+         config="timeout = nan\n"),
+    Case("config-cache-max-mb-nan", ["cache", "stats"], 3, "config.toml: [cache] 'max_mb'",
+         config="[cache]\nmax_mb = nan\n"),
+    Case("config-cache-max-mb-inf", [*CHAT, "Hi"], 3, "config.toml: [cache] 'max_mb'",
+         config="[cache]\nmax_mb = inf\n"),
+    Case("config-empty-fallback-name", [*CHAT, "Hi"], 3, "config.toml: 'fallback'",
+         config='fallback = ["", "gpt-4o"]\n'),
+    Case("config-toml-is-a-fifo", [*CHAT, "Hi"], 3, "config.toml is not a regular file", config_is_fifo=True),
+    Case("dotenv-nul-byte", [*CHAT, "Hi"], 3, ".env contains a NUL byte", dotenv="OPENAI_MODEL=a\x00b\n"),
+    Case("dotenv-nul-byte-models", ["models"], 3, ".env contains a NUL byte", dotenv="A=1\nB=\x00\n"),
     Case("malformed-dotenv", [*CHAT, "Hi"], 3, ".env", dotenv="OPENAI_API_KEY='never closed\nA B C\n"),
     Case("unknown-provider", ["chat", "-m", "acme:model-1", "Hi"], 3, "unknown provider"),
     Case("unknown-model", ["chat", "-m", "mystery-9000", "Hi"], 3, "unknown model or alias"),
@@ -90,4 +121,6 @@ CASES: list[Case] = [
     Case("compare-unknown-provider", ["compare", "Hi", "-m", "gpt-4o-mini", "-m", "acme:x"], 3, "acme"),
     Case("sessions-show-unknown", ["sessions", "show", "no-such-session"], 2, "no-such-session"),
     Case("cache-clear-bad-age", ["cache", "clear", "--older-than", "yesterday"], 2, "yesterday"),
+    Case("cache-clear-nan-age", ["cache", "clear", "--older-than", "nan"], 2, "'nan' is not an age"),
+    Case("cache-clear-inf-age", ["cache", "clear", "--older-than", "1e999d"], 2, "is not an age"),
 ]
