@@ -73,7 +73,7 @@ class Repl:
         self.config = config
         self.console = render.terminal_console()
         self.notes = render.stderr_console()
-        self.store = SessionStore(config.data_dir, hold_unwritable=False)  # each failure is reported at its turn
+        self.store = SessionStore(config.data_dir)
         self.model_flag = model
         self.system_flag = system
         # Set by open(): the resumed session's model, or -m, or the default model.

@@ -105,6 +105,10 @@ class SessionStore:
 
     One connection per instance; open one store per thread (sqlite3 connections
     refuse to be shared across threads).
+
+    On a full disk or a read-only data dir the file is opened for reading only
+    (``db.connect``), so saved sessions can still be listed, shown and exported;
+    writes then fail with a ``StoreError`` that says why.
     """
 
     def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time):
