@@ -170,7 +170,14 @@ def install_signal_handlers() -> None:
     """
     import signal
 
+    owner = os.getpid()
+
     def handler(signum: int, frame: object) -> None:
+        if os.getpid() != owner:
+            # A forked helper process (compare's SDK loaders): die by the signal, as by default.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         if not getattr(handler, "fired", False):
             handler.fired = True  # type: ignore[attr-defined]
             raise Terminated(signum)

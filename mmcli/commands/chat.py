@@ -195,8 +195,12 @@ def one_shot(
         if recorder is not None:
             recorder.settle(answer)
         if json_output:
-            print_json(answer.to_json(info.name if info else None))
+            document = answer.to_json(info.name if info else None)
+            if store_failure is not None:  # answered, but not kept: the run fails with this sentence
+                document["error"] = store_failure.message
+            print_json(document)
         if store_failure is not None:
+            store_failure.documented = True  # type: ignore[attr-defined]
             raise store_failure
     except Exception as exc:
         if json_output and not getattr(exc, "documented", False):
