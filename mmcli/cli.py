@@ -13,6 +13,7 @@ import typer
 
 from . import __version__
 from .commands import analyze_image, cache, chat, compare, models, sessions, transcribe
+from .help_format import CONTEXT_SETTINGS, MmcliCommand, MmcliGroup
 
 app = typer.Typer(
     name="mmcli",
@@ -20,15 +21,17 @@ app = typer.Typer(
         "One command line for multimodal LLMs: OpenAI, Anthropic, Gemini, Vertex AI, "
         "Perplexity and local OpenAI-compatible servers.\n\n"
         "Examples:\n\n"
-        '  mmcli chat "Explain Python\'s GIL in three bullet points"\n\n'
-        '  git diff | mmcli chat "Write a commit message for this diff"\n\n'
+        '  mmcli chat "Explain Python\'s GIL in three bullet points"\n'
+        '  git diff | mmcli chat "Write a commit message for this diff"\n'
+        "  mmcli chat -m anthropic:claude-sonnet-4-5 -i chart.png \"What does this chart show?\"\n"
         "  mmcli models"
     ),
+    cls=MmcliGroup,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=CONTEXT_SETTINGS,
 )
 
 
@@ -48,11 +51,11 @@ def root(
     """mmcli: chat with, describe images for, transcribe with and compare LLMs."""
 
 
-app.command("chat")(chat.chat)
-app.command("models")(models.models)
-app.command("transcribe")(transcribe.transcribe)
-app.command("compare")(compare.compare)
-app.command("analyze-image")(analyze_image.analyze_image)
+app.command("chat", cls=MmcliCommand)(chat.chat)
+app.command("models", cls=MmcliCommand)(models.models)
+app.command("transcribe", cls=MmcliCommand)(transcribe.transcribe)
+app.command("compare", cls=MmcliCommand)(compare.compare)
+app.command("analyze-image", cls=MmcliCommand)(analyze_image.analyze_image)
 app.add_typer(cache.app, name="cache")
 app.add_typer(sessions.app, name="sessions")
 

@@ -149,7 +149,30 @@ def _finite(table: dict, key: str, path: Path, where: str = "") -> float:
     return value
 
 
-def parse_config(path: Path) -> Config:
+# Every key config.toml may hold (DESIGN.md), so a misspelt one is pointed out instead of
+# silently ignored. [providers.NAME] tables take whatever that provider reads.
+KNOWN_KEYS = ("default_model", "fallback", "timeout", "retries", "aliases", "cache", "providers", "worker")
+KNOWN_CACHE_KEYS = ("ttl_days", "max_mb")
+
+
+def _warn_unknown_keys(raw: dict, path: Path) -> None:
+    import difflib
+
+    from .errors import report
+
+    unknown = [(key, KNOWN_KEYS) for key in raw if key not in KNOWN_KEYS]
+    cache = raw.get("cache")
+    if isinstance(cache, dict):
+        known_cache = [f"cache.{k}" for k in KNOWN_CACHE_KEYS]
+        unknown += [(f"cache.{key}", known_cache) for key in cache if key not in KNOWN_CACHE_KEYS]
+    for key, known in unknown:
+        matches = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+        hint = f" (did you mean {matches[0]}?)" if matches else f"; known settings: {', '.join(known)}"
+        report(f"{path}: unknown setting '{key}' is ignored{hint}.")
+
+
+def parse_config(path: Path, *, warn: bool = True) -> Config:
+    """config.toml as a Config; ``warn`` prints a line on stderr for each unknown key."""
     try:
         text = _read_regular_file(path)
     except FileNotFoundError:
@@ -164,6 +187,8 @@ def parse_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix it or move it away.") from exc
 
+    if warn:
+        _warn_unknown_keys(raw, path)
     config = Config(path=path)
     if "default_model" in raw:
         config.default_model = str(_expect(raw, "default_model", str, path))

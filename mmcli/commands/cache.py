@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from ..errors import exits_cleanly
+from ..help_format import MmcliCommand, MmcliGroup
 
 app = typer.Typer(
     name="cache",
+    cls=MmcliGroup,
     help=(
         "Inspect or empty the response cache (one-shot answers are reused for identical requests).\n\n"
         "Examples:\n\n"
@@ -50,16 +52,20 @@ def _human_bytes(size: float) -> str:
     return f"{size:.1f} GB"
 
 
-@app.command("stats")
+@app.command("stats", cls=MmcliCommand)
 @exits_cleanly
 def stats(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
     """Entries, size, hits and misses so far, and the oldest entry.
 
+    In a pipe, one figure per line: its name (as in --json), a tab, its value.
+
     Examples:
 
       mmcli cache stats
+
+      mmcli cache stats | grep -w hits
 
       mmcli cache stats --json
     """
@@ -73,10 +79,20 @@ def stats(
     with open_cache(config) as cache:
         figures = cache.stats()
     figures["ttl_days"] = config.cache_ttl_days
+    oldest = figures["oldest_created_at"]
+    # ISO 8601 with the UTC offset, as sessions write their times.
+    figures["oldest_created_at"] = (
+        datetime.datetime.fromtimestamp(oldest).astimezone().isoformat(timespec="seconds") if oldest else None
+    )
     if json_output:
         print_json(figures)
         return
-    oldest = figures["oldest_created_at"]
+    from ..tables import print_records, records_wanted
+
+    if records_wanted():
+        # The JSON document's fields, one per line: `mmcli cache stats | awk -F'\t' '$1=="hits" {print $2}'`.
+        print_records((name, "" if value is None else value) for name, value in figures.items())
+        return
     oldest_text = (
         datetime.datetime.fromtimestamp(oldest).isoformat(sep=" ", timespec="seconds") if oldest else "-"
     )
@@ -96,11 +112,11 @@ def stats(
         typer.echo(f"{name.ljust(width)}  {value}")
 
 
-@app.command("clear")
+@app.command("clear", cls=MmcliCommand)
 @exits_cleanly
 def clear(
     older_than: Annotated[
-        str | None, typer.Option("--older-than", help="Only entries older than this age: 7d, 12h, 30m.")
+        str | None, typer.Option("--older-than", metavar="AGE", help="Only entries older than this age: 7d, 12h, 30m.")
     ] = None,
 ) -> None:
     """Remove cached answers: all of them, or those older than --older-than.

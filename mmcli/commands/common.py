@@ -8,33 +8,48 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..completion import complete_models
+
 if TYPE_CHECKING:
     from ..config import Config
     from ..conversation import Message, ModelRef
 
 ModelOption = Annotated[
     str | None,
-    typer.Option("-m", "--model", help="provider:model, a bare model name, or an alias from config.toml."),
+    typer.Option(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help="provider:model, a bare model name, or an alias from config.toml.",
+        autocompletion=complete_models,
+    ),
 ]
-SystemOption = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
+SystemOption = Annotated[str | None, typer.Option("-s", "--system", metavar="TEXT", help="System prompt.")]
 TemperatureOption = Annotated[
-    float | None, typer.Option("-t", "--temperature", help="Sampling temperature, 0 to 2.")
+    float | None, typer.Option("-t", "--temperature", metavar="TEMP", help="Sampling temperature, 0 to 2.")
 ]
 MaxTokensOption = Annotated[
-    int | None, typer.Option("--max-tokens", min=1, help="Upper bound on the answer's length in tokens.")
+    int | None, typer.Option("--max-tokens", min=1, metavar="N", help="Upper bound on the answer's length in tokens.")
 ]
 ImageOption = Annotated[
     list[str] | None,
-    typer.Option("-i", "--image", help="Image (path, URL or - for stdin); repeatable."),
+    typer.Option("-i", "--image", metavar="PATH", help="Image (path, URL or - for stdin); repeatable."),
 ]
-AudioOption = Annotated[list[str] | None, typer.Option("-a", "--audio", help="Audio file; repeatable.")]
-FileOption = Annotated[list[str] | None, typer.Option("--file", help="Document such as a PDF; repeatable.")]
+AudioOption = Annotated[list[str] | None, typer.Option("-a", "--audio", metavar="PATH", help="Audio file; repeatable.")]
+FileOption = Annotated[
+    list[str] | None, typer.Option("--file", metavar="PATH", help="Document such as a PDF; repeatable.")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the answer.")]
 NoStreamOption = Annotated[bool, typer.Option("--no-stream", help="Wait for the whole answer, then print it.")]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
 FallbackOption = Annotated[
     list[str] | None,
-    typer.Option("--fallback", help="Model to try when the first fails (auth, rate limit, server); repeatable."),
+    typer.Option(
+        "--fallback",
+        metavar="MODEL",
+        help="Model to try when the first fails (auth, rate limit, server); repeatable.",
+        autocompletion=complete_models,
+    ),
 ]
 
 
@@ -54,6 +69,7 @@ TimeoutOption = Annotated[
         "--timeout",
         min=0.1,
         callback=_finite_seconds,
+        metavar="SECONDS",
         help="Seconds per request attempt (default: timeout in config.toml, else 60).",
     ),
 ]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..completion import complete_models
 from ..errors import exits_cleanly
 from .common import (
     AudioOption,
@@ -34,7 +35,9 @@ ModelsOption = Annotated[
     typer.Option(
         "-m",
         "--model",
+        metavar="MODEL",
         help="provider:model, bare name or alias; repeat for each model (default: every provider with a key set).",
+        autocompletion=complete_models,
     ),
 ]
 

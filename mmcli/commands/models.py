@@ -15,9 +15,14 @@ def models(
 ) -> None:
     """List known models, their provider, what they accept, and whether a key is set.
 
+    On a terminal, a table; in a pipe, one model per line with tab-separated fields
+    (model, accepts, context tokens, default, key) and no header.
+
     Examples:
 
       mmcli models
+
+      mmcli models | grep gemini | cut -f1
 
       mmcli models --json | jq '.[] | select(.key_set) | .model'
     """
@@ -28,7 +33,8 @@ def models(
     config = config_module.load()
     rows = []
     for provider, entry in registry.catalogue().items():
-        key_set = registry.has_credentials(provider, config)
+        key_needed = registry.needs_key(provider)
+        key_set = key_needed and registry.has_credentials(provider, config)
         for name, spec in entry["models"].items():
             caps = registry.capabilities(registry.ModelRef(provider, name))
             transcription_only = bool(spec.get("transcribe"))  # speech-to-text models: `mmcli transcribe`
@@ -42,12 +48,30 @@ def models(
                     "context_tokens": None if transcription_only else caps.context_tokens,
                     "default": name == entry["default"],
                     "key_set": key_set,
+                    "key_needed": key_needed,
                 }
             )
     if json_output:
         print_json(rows)
         return
-    _print_table(rows)
+    from ..tables import print_records, records_wanted
+
+    if records_wanted():
+        # model, accepts, context tokens, default, key: whole values, for grep, cut and awk.
+        print_records(
+            (r["model"], _accepts(r, ","), r["context_tokens"] or "-", "default" if r["default"] else "", _key(r))
+            for r in rows
+        )
+    else:
+        _print_table(rows)
+
+
+def _accepts(row: dict, separator: str) -> str:
+    return "audio (transcribe)" if row["transcription_only"] else separator.join(row["accepts"])
+
+
+def _key(row: dict) -> str:
+    return "not needed" if not row["key_needed"] else "set" if row["key_set"] else "-"
 
 
 def _print_table(rows: list[dict]) -> None:
@@ -62,9 +86,9 @@ def _print_table(rows: list[dict]) -> None:
     for row in rows:
         table.add_row(
             row["model"],
-            "audio (transcribe)" if row["transcription_only"] else ", ".join(row["accepts"]),
+            _accepts(row, ", "),
             f"{row['context_tokens']:,}" if row["context_tokens"] else "-",
             "default" if row["default"] else "",
-            "set" if row["key_set"] else "-",
+            _key(row),
         )
     terminal_console().print(table)

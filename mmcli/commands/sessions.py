@@ -6,13 +6,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..completion import complete_export_formats, complete_sessions
 from ..errors import exits_cleanly
+from ..help_format import MmcliCommand, MmcliGroup
 
 if TYPE_CHECKING:
     from ..store.sessions import SessionInfo, SessionStore, StoredMessage
 
 app = typer.Typer(
     name="sessions",
+    cls=MmcliGroup,
     help=(
         "List, show, export, rename and delete saved conversations "
         "(mmcli chat -S NAME and the interactive chat save them).\n\n"
@@ -26,7 +29,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-NameArgument = Annotated[str, typer.Argument(help="The session's name (see mmcli sessions list).", metavar="NAME")]
+NameArgument = Annotated[
+    str,
+    typer.Argument(
+        help="The session's name (see mmcli sessions list).", metavar="NAME", autocompletion=complete_sessions
+    ),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON document instead of the table.")]
 
 
@@ -108,8 +116,26 @@ ENDING_NOTES = {
 }
 
 
-def session_markdown(info: SessionInfo, records: list[StoredMessage]) -> str:
-    """A session as a Markdown document: a heading per message, attachments named."""
+def keep_lines(text: str) -> str:
+    """Markdown joins a paragraph's lines into one; a message's own line breaks are part of what
+    was said, so each becomes a hard break (two trailing spaces). Code fences keep theirs anyway."""
+    lines = text.split("\n")
+    fenced = False
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if not fenced and line.strip() and following.strip() and not line.endswith(("  ", "\\")):
+            lines[index] = line + "  "
+    return "\n".join(lines)
+
+
+def session_markdown(info: SessionInfo, records: list[StoredMessage], *, hard_breaks: bool = False) -> str:
+    """A session as a Markdown document: a heading per message, attachments named.
+
+    ``hard_breaks`` keeps every line of a message when the document is rendered (`sessions show`).
+    """
     lines = [f"# {info.name}", "", f"- model: {info.model}", f"- created: {_iso(info.created_at)}"]
     lines.append(f"- last used: {_iso(info.updated_at)}")
     if info.system:
@@ -120,7 +146,8 @@ def session_markdown(info: SessionInfo, records: list[StoredMessage]) -> str:
         heading = "User" if message.role == "user" else f"Assistant ({record.model})" if record.model else "Assistant"
         lines += [f"## {heading}", ""]
         if message.text:
-            lines += [message.text.rstrip("\n"), ""]
+            body = message.text.rstrip("\n")
+            lines += [keep_lines(body) if hard_breaks else body, ""]
         for part in message.parts:
             if part.is_media:
                 lines += [f"*[{part.kind}: {part.source or part.sha256[:12]} ({part.mime_type})]*", ""]
@@ -129,14 +156,19 @@ def session_markdown(info: SessionInfo, records: list[StoredMessage]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-@app.command("list")
+@app.command("list", cls=MmcliCommand)
 @exits_cleanly
 def list_sessions(json_output: JsonFlag = False) -> None:
     """Saved sessions, most recently used first: name, model, turns, last used.
 
+    In a pipe, one session per line with tab-separated fields (name, model, turns,
+    last used in ISO 8601) and no header.
+
     Examples:
 
       mmcli sessions list
+
+      mmcli sessions list | cut -f1
 
       mmcli sessions list --json | jq -r '.[].name'
     """
@@ -150,12 +182,17 @@ def list_sessions(json_output: JsonFlag = False) -> None:
     if not infos:
         typer.echo('No saved sessions yet; start one with mmcli chat -S NAME "..." or mmcli chat.', err=True)
         return
+    from ..tables import print_records, records_wanted
+
+    if records_wanted():
+        print_records((i.name, i.model, i.turns, _iso(i.updated_at)) for i in infos)
+        return
     from ..render import terminal_console
 
     terminal_console().print(sessions_table(infos))
 
 
-@app.command("show")
+@app.command("show", cls=MmcliCommand)
 @exits_cleanly
 def show(name: NameArgument, json_output: JsonFlag = False) -> None:
     """Every message of a session, with its model and settings.
@@ -174,21 +211,28 @@ def show(name: NameArgument, json_output: JsonFlag = False) -> None:
     if json_output:
         print_json(session_json(info, records))
         return
-    text = session_markdown(info, records)
     from ..render import markdown, stdout_is_terminal, terminal_console
 
     if stdout_is_terminal():
-        terminal_console().print(markdown(text))
+        terminal_console().print(markdown(session_markdown(info, records, hard_breaks=True)))
     else:
-        typer.echo(text, nl=False)
+        typer.echo(session_markdown(info, records), nl=False)
 
 
-@app.command("export")
+@app.command("export", cls=MmcliCommand)
 @exits_cleanly
 def export(
     name: NameArgument,
     format: Annotated[  # noqa: A002 - the option's name
-        str, typer.Option("--format", "-f", help="md (Markdown) or json.", case_sensitive=False)
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="md|json",
+            help="md (Markdown) or json.",
+            case_sensitive=False,
+            autocompletion=complete_export_formats,
+        ),
     ] = "md",
     output: Annotated[
         str | None,
@@ -225,10 +269,12 @@ def export(
     write_output(output, document)
 
 
-@app.command("rename")
+@app.command("rename", cls=MmcliCommand)
 @exits_cleanly
 def rename(
-    old: Annotated[str, typer.Argument(help="The session's current name.", metavar="OLD")],
+    old: Annotated[
+        str, typer.Argument(help="The session's current name.", metavar="OLD", autocompletion=complete_sessions)
+    ],
     new: Annotated[str, typer.Argument(help="Its new name.", metavar="NEW")],
 ) -> None:
     """Give a session a new name (its history and last-used time stay).
@@ -237,13 +283,20 @@ def rename(
 
       mmcli sessions rename trip-planning japan-2027
     """
+    from ..store.sessions import valid_name
+
+    new = valid_name(new)  # the store's rule first (no control characters), with its sentence
+    if not all(ch.isalnum() or ch == "-" for ch in new):
+        from ..errors import UsageError
+
+        raise UsageError(f"{new!r} cannot be a session name; use letters, digits and dashes (such as japan-2027).")
     with _open_store() as store:
         store.require(old)
         store.rename(old, new)
-    typer.echo(f"Renamed '{old}' to '{new.strip()}'.")
+    typer.echo(f"Renamed '{old}' to '{new}'.")
 
 
-@app.command("delete")
+@app.command("delete", cls=MmcliCommand)
 @exits_cleanly
 def delete(
     name: NameArgument,

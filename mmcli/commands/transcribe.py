@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import exits_cleanly
-from .common import ModelOption, NoCacheOption, NoStreamOption, TemperatureOption, TimeoutOption
+from .common import ModelOption, NoCacheOption, NoStreamOption, TemperatureOption, _finite_seconds
 
 if TYPE_CHECKING:
     from ..transcription.result import Transcript
@@ -33,6 +33,18 @@ Examples:
 # request attempt may take at least this long (seconds).
 MIN_TRANSCRIBE_TIMEOUT_S = 300.0
 
+# Not common.TimeoutOption: the default differs, and the help says what it is.
+TranscribeTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        callback=_finite_seconds,
+        metavar="SECONDS",
+        help=f"Seconds per request attempt (default: timeout in config.toml, at least {MIN_TRANSCRIBE_TIMEOUT_S:g}).",
+    ),
+]
+
 
 class Format(str, Enum):
     text = "text"
@@ -51,6 +63,7 @@ def transcribe(
         typer.Option(
             "-f",
             "--format",
+            metavar="|".join(f.value for f in Format),
             case_sensitive=False,
             help="Transcript format: text, json (text + timestamped segments), verbose_json (whisper-1), "
             "srt or vtt subtitles.",
@@ -58,14 +71,20 @@ def transcribe(
     ] = Format.text,
     output: Annotated[
         str | None,
-        typer.Option("-o", "--output", help="Write the transcript to this file (new files 0600, written atomically)."),
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="Write the transcript to this file (new files 0600, written atomically).",
+        ),
     ] = None,
     language: Annotated[
-        str | None, typer.Option("-l", "--language", help="Spoken language as an ISO 639-1 code (en, de, ...).")
+        str | None,
+        typer.Option("-l", "--language", metavar="CODE", help="Spoken language as an ISO 639-1 code (en, de, ...)."),
     ] = None,
     prompt: Annotated[
         str | None,
-        typer.Option("-p", "--prompt", help="Context or vocabulary hints: names, terms, spellings."),
+        typer.Option("-p", "--prompt", metavar="TEXT", help="Context or vocabulary hints: names, terms, spellings."),
     ] = None,
     temperature: TemperatureOption = None,
     json_output: Annotated[
@@ -77,7 +96,7 @@ def transcribe(
     ] = False,
     no_stream: NoStreamOption = False,
     no_cache: NoCacheOption = False,
-    timeout: TimeoutOption = None,
+    timeout: TranscribeTimeoutOption = None,
 ) -> None:
     """Transcribe speech to text or subtitles; long recordings are split and transcribed in parallel."""
     import sys

@@ -54,7 +54,8 @@ def catalogue() -> dict[str, dict]:
     return json.loads(text)["providers"]
 
 
-def _bare_provider(name: str) -> str | None:
+def bare_provider(name: str) -> str | None:
+    """The provider a bare model name belongs to (`claude-*` -> anthropic), or None."""
     for prefix, provider in _BARE_PREFIXES:
         if name.startswith(prefix):
             return provider
@@ -74,11 +75,13 @@ def parse_model(spec: str, config: Config) -> ModelRef:
         seen.add(target)
         target = config.aliases[target]
     try:
-        return _parse_plain(target, config)
+        ref = _parse_plain(target, config)
     except ConfigError as exc:
         if not seen:
             raise
         raise ConfigError(f"Alias '{spec}' in {config.path.name} is broken: {exc.message}") from None
+    _note_if_unknown(ref, config)
+    return ref
 
 
 def _parse_plain(spec: str, config: Config) -> ModelRef:
@@ -90,7 +93,7 @@ def _parse_plain(spec: str, config: Config) -> ModelRef:
         if not name:
             raise UsageError(f"No model named after '{provider}:'; try {provider}:{default_model_of(provider)}.")
         return ModelRef(provider, name)
-    provider = _bare_provider(spec)
+    provider = bare_provider(spec)
     if provider is None:
         known = {name: f"{p}:{name}" for p, entry in catalogue().items() for name in entry["models"]}
         import difflib
@@ -103,6 +106,46 @@ def _parse_plain(spec: str, config: Config) -> ModelRef:
             "or define an alias in config.toml."
         )
     return ModelRef(provider, spec)
+
+
+# Providers whose model names are open-ended (whatever the local server has): never noted.
+_OPEN_ENDED = ("ollama", "compat")
+_noted: set[ModelRef] = set()
+
+
+def _note_if_unknown(ref: ModelRef, config: Config) -> None:
+    """A name models.json does not list is still tried (new models appear every week), with
+    one line on stderr so a typo does not pass silently: `gpt-4o-mni` names `gpt-4o-mini`."""
+    if ref.provider in _OPEN_ENDED or ref.name in catalogue()[ref.provider]["models"] or ref in _noted:
+        return
+    _noted.add(ref)
+    matches = close_model_names(ref, config)
+    hint = f" (did you mean {' or '.join(matches)}?)" if matches else ""
+    from ..errors import report
+
+    report(f"{ref} is not in mmcli's model list (mmcli models); trying it anyway{hint}.")
+
+
+def close_model_names(ref: ModelRef, config: Config) -> list[str]:
+    """Known models spelled like ``ref``: its own provider's first, then providers with a key set."""
+    import difflib
+
+    def candidates(providers: object) -> dict[str, str]:
+        return {
+            name: f"{provider}:{name}"
+            for provider in providers  # type: ignore[attr-defined]
+            for name in catalogue()[provider]["models"]
+        }
+
+    keyed = [p for p in catalogue() if p not in (ref.provider, *_OPEN_ENDED) and has_credentials(p, config)]
+    others = [p for p in catalogue() if p not in (ref.provider, *keyed, *_OPEN_ENDED)]
+    for group in ([ref.provider], keyed, others):
+        known = candidates(group)
+        # Model names differ in one character (4.5 for 4-5, mni for mini): a high cutoff keeps the hint honest.
+        matches = difflib.get_close_matches(ref.name, list(known), n=2, cutoff=0.85)
+        if matches:
+            return [known[m] for m in matches]
+    return []
 
 
 def _did_you_mean(word: str, candidates: object) -> str:
@@ -129,12 +172,15 @@ def capabilities(ref: ModelRef) -> Capabilities:
     )
 
 
-def models_accepting(kind: str) -> list[str]:
-    """Known models that take ``kind``, for 'use one of these' messages."""
+def models_accepting(kind: str, prefer: str | None = None) -> list[str]:
+    """Known models that take ``kind``, for 'use one of these' messages: the ``prefer``red
+    provider's first, then providers whose key is set, then the rest (each in catalogue order)."""
+    keyed = {p: _has_key(p) for p in catalogue()}
+    ranked = sorted(catalogue(), key=lambda p: (p != prefer, not keyed[p]))
     return [
         f"{provider}:{name}"
-        for provider, entry in catalogue().items()
-        for name, spec in entry["models"].items()
+        for provider in ranked
+        for name, spec in catalogue()[provider]["models"].items()
         if spec.get(kind)
     ]
 
@@ -147,7 +193,7 @@ def check_accepts(ref: ModelRef, kinds: set[str]) -> None:
     caps = capabilities(ref)
     for kind in sorted(kinds):
         if not caps.accepts(kind):
-            able = ", ".join(models_accepting(kind)[:4])
+            able = ", ".join(models_accepting(kind, prefer=ref.provider)[:4])
             noun = {"image": "images", "audio": "audio", "document": "documents"}[kind]
             raise UsageError(f"{ref} cannot take {noun}; use a model that can, such as {able}.")
 
@@ -170,14 +216,25 @@ def _vertex_project_location() -> tuple[str | None, str | None]:
 
 
 def has_credentials(provider: str, config: Config) -> bool:
-    if provider == "vertex":
-        project, location = _vertex_project_location()
-        return bool(_env("VERTEX_API_KEY") or (project and location))
     if provider == "ollama":
         return True
     if provider == "compat":
         return bool(_env("MMCLI_COMPAT_BASE_URL") or config.provider_option("compat", "base_url"))
-    return bool(_env(*catalogue()[provider]["key_env"]))
+    return _has_key(provider)
+
+
+def _has_key(provider: str) -> bool:
+    """Whether the environment holds this provider's key (ollama and compat need none: False)."""
+    if provider == "vertex":
+        project, location = _vertex_project_location()
+        return bool(_env("VERTEX_API_KEY") or (project and location))
+    key_env = catalogue()[provider]["key_env"]
+    return provider != "compat" and bool(key_env) and bool(_env(*key_env))
+
+
+def needs_key(provider: str) -> bool:
+    """False for providers that run without a key (a local Ollama server; a compatible server's is optional)."""
+    return provider not in _OPEN_ENDED
 
 
 def _missing_key_message(provider: str) -> str:
