@@ -43,7 +43,7 @@ FAILED = (ERROR, REFUSED)
 class Column:
     """One model's answer as it arrives: an engine Sink, safe to feed from a worker thread."""
 
-    def __init__(self, ref: ModelRef, view: View | None = None) -> None:
+    def __init__(self, ref: ModelRef, view: View | None = None, command_started: float | None = None) -> None:
         self.ref = ref
         self.view = view
         self.status = WAITING
@@ -51,7 +51,10 @@ class Column:
         self.error: str | None = None
         self.exit_code = 0
         self.started = time.perf_counter()
+        # perf_counter() when the command began: the wall time a user waited includes loading the SDK.
+        self.command_started = self.started if command_started is None else command_started
         self.elapsed_s: float | None = None  # until failure, when there is no answer timing
+        self.wall_s: float | None = None  # from the command's start to this model's end
         self.lock = threading.Lock()
         self.blocks: list[str] = []  # complete Markdown blocks, in order
         self.tail = ""  # the unfinished last block
@@ -103,7 +106,9 @@ class Column:
                 self.blocks.append(rest)
             self.tail = ""
             self.answer = answer
-            self.elapsed_s = time.perf_counter() - self.started
+            now = time.perf_counter()
+            self.elapsed_s = now - self.started
+            self.wall_s = now - self.command_started
             self.status = status
             self.version += 1
         self.ready.set()
@@ -194,6 +199,7 @@ def summary_rows(columns: list[Column]) -> list[list[str]]:
             status_label(column),
             _seconds(answer.ttft_s if answer else None),
             _seconds(column.total_s),
+            _seconds(column.wall_s),
             _count(answer.input_tokens if answer else None),
             _count(answer.output_tokens if answer else None),
             "—" if column.tokens_per_s is None else f"{column.tokens_per_s:.1f}",
@@ -202,7 +208,12 @@ def summary_rows(columns: list[Column]) -> list[list[str]]:
     return rows
 
 
-SUMMARY_HEADERS = ("model", "status", "ttft", "total", "in", "out", "tok/s", "cost")
+SUMMARY_HEADERS = ("model", "status", "ttft", "total", "wall", "in", "out", "tok/s", "cost")
+# What the time columns measure, under the terminal's summary.
+SUMMARY_CAPTION = (
+    "ttft: time to first token · total: the answer's own time · wall: since the command started"
+    " · cost: estimated, prices of {checked_on}"
+)
 
 
 def summary_table(columns: list[Column], *, plain: bool) -> Any:
@@ -215,7 +226,7 @@ def summary_table(columns: list[Column], *, plain: bool) -> Any:
     table = Table(
         box=box.MARKDOWN if plain else box.SIMPLE_HEAD,
         title=None if plain else "Summary",
-        caption=None if plain else f"ttft: time to first token · cost: estimated, prices of {prices_checked_on()}",
+        caption=None if plain else SUMMARY_CAPTION.format(checked_on=prices_checked_on()),
         header_style="" if plain else "bold",
         collapse_padding=not plain,  # one space between columns: the table fits 80 columns
         pad_edge=plain,

@@ -71,9 +71,9 @@ def compare(
     """Send one prompt to several models at once and show their answers side by side.
 
     All requests start together and stream independently; a summary table
-    follows (time to first token, total time, tokens, tokens/s, estimated
-    cost). One model failing does not stop the others: exit code 1 when any
-    failed, 0 when all answered.
+    follows (time to first token, the answer's total time, the wall time since
+    the command started, tokens, tokens/s, estimated cost). One model failing
+    does not stop the others: exit code 1 when any failed, 0 when all answered.
 
     Examples:
 
@@ -85,6 +85,9 @@ def compare(
 
       mmcli compare "Haiku about rain" -m gpt-4o-mini -m sonar --json | jq '.results[] | {model, total_s}'
     """
+    import time
+
+    started = time.perf_counter()  # each model's wall time counts from here
     from .. import config as config_module
     from ..conversation import Request
     from ..errors import UsageError
@@ -100,7 +103,9 @@ def compare(
         raise UsageError('The prompt is empty; give one, e.g. mmcli compare "Hello" -m A -m B, or pipe text in.')
     turn = user_message(text, images=image, audio=audio, files=file)
     request = Request(model=refs[0], messages=[turn], system=system, temperature=temperature, max_tokens=max_tokens)
-    columns, interrupted = run(request, refs, config, json_output=json_output, use_cache=not no_cache, timeout=timeout)
+    columns, interrupted = run(
+        request, refs, config, json_output=json_output, use_cache=not no_cache, timeout=timeout, started=started
+    )
     if json_output:
         from .common import print_json
 
@@ -138,6 +143,7 @@ def run(
     json_output: bool,
     use_cache: bool,
     timeout: float | None,
+    started: float | None = None,
 ) -> tuple[list[Column], bool]:
     """Answer ``request`` with every model at once, each in its own thread with its own Column.
 
@@ -150,7 +156,7 @@ def run(
     from .. import compare_view, render
     from ..errors import EXIT_INTERRUPTED
 
-    columns = [compare_view.Column(ref) for ref in refs]
+    columns = [compare_view.Column(ref, command_started=started) for ref in refs]
     view: compare_view.View
     if json_output:
         view = compare_view.QuietView()
@@ -349,6 +355,7 @@ def _result_json(column: Column) -> dict[str, object]:
     }
     document.update({k: v for k, v in answer.to_json(None).items() if k not in document})
     document["total_s"] = None if column.total_s is None else round(column.total_s, 3)
+    document["wall_s"] = None if column.wall_s is None else round(column.wall_s, 3)
     if column.status != "ok":
         document["cost_usd"] = None
     return document
