@@ -285,11 +285,7 @@ def rename(
     """
     from ..store.sessions import valid_name
 
-    new = valid_name(new)  # the store's rule first (no control characters), with its sentence
-    if not all(ch.isalnum() or ch == "-" for ch in new):
-        from ..errors import UsageError
-
-        raise UsageError(f"{new!r} cannot be a session name; use letters, digits and dashes (such as japan-2027).")
+    new = valid_name(new)  # the one rule for names, checked before the store is opened
     with _open_store() as store:
         store.require(old)
         store.rename(old, new)

@@ -456,6 +456,11 @@ def valid_name(name: str) -> str:
             f"A session name can have at most {MAX_NAME_CHARS} characters; "
             f"'{shown_name(cleaned)}' has {len(cleaned)}."
         )
+    if not all(ch.isalnum() or ch == "-" for ch in cleaned):
+        raise UsageError(
+            f"{shown_name(repr(cleaned))} cannot be a session name; "
+            "use letters, digits and dashes (such as japan-2027)."
+        )
     return cleaned
 
 
