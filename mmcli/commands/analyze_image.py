@@ -52,6 +52,8 @@ Examples:
   curl -s https://example.org/cat.webp | mmcli analyze-image -
 
   mmcli analyze-image https://example.org/chart.png -m anthropic:claude-sonnet-4-5
+
+  mmcli analyze-image photos/*.jpg --batch -P "One-line alt text" -m openai:gpt-4o-mini
 """
 
 
@@ -72,6 +74,11 @@ def analyze_image(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Requests in flight at once for several images.")
     ] = DEFAULT_CONCURRENCY,
+    batch: Annotated[
+        bool,
+        typer.Option("--batch", help="Submit one request per image to the provider's batch API (half price, "
+                     "answers within 24 h) and print the job id; see mmcli batch."),
+    ] = False,
     json_output: JsonOption = False,
     no_stream: NoStreamOption = False,
     no_cache: NoCacheOption = False,
@@ -89,6 +96,14 @@ def analyze_image(
         raise UsageError('The prompt is empty; leave -P out for a description, or ask e.g. -P "What is written here?".')
     if images.count("-") > 1:
         raise UsageError("- (stdin) can be given only once: standard input holds one image.")
+    if batch:
+        if together:
+            raise UsageError("--batch sends one request per image; leave out --together.")
+        from .batch import submit_images
+
+        submit_images(images, prompt, model=model, system=system, temperature=temperature, max_tokens=max_tokens,
+                      json_output=json_output)
+        return
     config = config_module.load()
     ref = registry.resolve(model, config)
     registry.check_accepts(ref, {"image"})
