@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import exits_cleanly
-from ..help_format import CONTEXT_SETTINGS, MmcliCommand, MmcliGroup
+from ..help_format import MmcliCommand, MmcliGroup
 from .common import JsonOption, MaxTokensOption, ModelOption, SystemOption, TemperatureOption
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="batch",
     cls=MmcliGroup,
-    context_settings=CONTEXT_SETTINGS,
     help=(
         "Run many requests through the providers' batch APIs: half the price, answers within 24 hours. "
         "Jobs live in the data dir; any later process can wait for them and fetch their results.\n\n"
@@ -282,34 +281,16 @@ def wait(job: JobArgument, json_output: JsonOption = False) -> None:
       mmcli batch wait 7 && mmcli batch results 7 -o answers.jsonl
     """
     import sys
-    import time
 
-    from ..batch import settings
     from ..batch.output import status_json, summary
-    from ..errors import AuthenticationFailed, Interrupted, ProviderError, report
-    from ..providers.batching import TERMINAL
+    from ..errors import Interrupted, report
     from .common import print_json
 
-    with _Context(job) as context, _WaitBar(context.job, enabled=sys.stderr.isatty()) as bar:
-        delay, longest = settings.poll_interval()
-        noted = False
+    with _Context(job) as context:
         try:
-            while True:
-                try:
-                    current = context.refresh()
-                except ProviderError as exc:
-                    if isinstance(exc, AuthenticationFailed) or not exc.retryable_elsewhere:
-                        raise
-                    if not noted:  # a passing network or server problem: the job is still there
-                        bar.note(f"mmcli: {exc.message.rstrip('.')}; still waiting.")
-                        noted = True
-                    current = context.job
-                bar.update(current)
-                if current.finished and current.state in TERMINAL:
-                    break
-                time.sleep(delay)
-                delay = min(delay * settings.POLL_GROWTH, longest)
+            current = _wait_for(context, bar_enabled=sys.stderr.isatty())
         except KeyboardInterrupt:
+            # Anywhere in the wait, bar drawing included: the job itself lives on at the provider.
             raise Interrupted(
                 f"Interrupted; job {context.job.id} keeps running: mmcli batch wait {context.job.id} picks it up again."
             ) from None
@@ -317,6 +298,34 @@ def wait(job: JobArgument, json_output: JsonOption = False) -> None:
         print_json(status_json(current))
     report(summary(current))
     _exit_for(current)
+
+
+def _wait_for(context: _Context, *, bar_enabled: bool) -> Job:
+    """Poll with a growing pause until every provider job has ended and its answers are in."""
+    import time
+
+    from ..batch import settings
+    from ..errors import AuthenticationFailed, ProviderError
+    from ..providers.batching import TERMINAL
+
+    delay, longest = settings.poll_interval()
+    noted = False
+    with _WaitBar(context.job, enabled=bar_enabled) as bar:
+        while True:
+            try:
+                current = context.refresh()
+            except ProviderError as exc:
+                if isinstance(exc, AuthenticationFailed) or not exc.retryable_elsewhere:
+                    raise
+                if not noted:  # a passing network or server problem: the job is still there
+                    bar.note(f"mmcli: {exc.message.rstrip('.')}; still waiting.")
+                    noted = True
+                current = context.job
+            bar.update(current)
+            if current.finished and current.state in TERMINAL:
+                return current
+            time.sleep(delay)
+            delay = min(delay * settings.POLL_GROWTH, longest)
 
 
 @app.command("results", cls=MmcliCommand)

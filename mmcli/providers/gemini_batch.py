@@ -146,16 +146,21 @@ class GeminiBatch:
                         response = item.response.model_dump(mode="json", by_alias=True, exclude_none=True)
                         yield self._outcome(key, response)
             elif destination.file_name:
-                data = self.client().files.download(file=destination.file_name)
-                for line in data.splitlines():
-                    if not line.strip():
-                        continue
-                    record = json.loads(line)
-                    key = str(record.get("key"))
-                    if record.get("response") is not None:
-                        yield self._outcome(key, record["response"])
-                    else:
-                        yield self._error(key, record.get("error") or record.get("status") or {})
+                import tempfile
+
+                # Streamed to a private temporary file, then read line by line: never whole in memory.
+                with tempfile.TemporaryFile() as spool:
+                    self.client().files.download(file=destination.file_name, destination=spool)
+                    spool.seek(0)
+                    for line in spool:
+                        if not line.strip():
+                            continue
+                        record = json.loads(line)
+                        key = str(record.get("key"))
+                        if record.get("response") is not None:
+                            yield self._outcome(key, record["response"])
+                        else:
+                            yield self._error(key, record.get("error") or record.get("status") or {})
 
     def _error(self, key: str, error: dict[str, Any]) -> Outcome:
         message = error.get("message") or "the request failed"
