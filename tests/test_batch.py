@@ -191,6 +191,17 @@ def test_a_crash_between_upload_and_create_is_resumed(run_mmcli, env, fake_opena
     assert len(fake_openai.batches.jobs) == 1
     assert run_mmcli(["batch", "wait", "1"], env).returncode == 0
     assert [r["answer"] for r in results_of(run_mmcli, "1", env)] == ["Answer to: one", "Answer to: two"]
+    assert list((Path(env["MMCLI_DATA_DIR"]) / "batches").iterdir()) == []  # the spool is gone once submitted
+
+
+def test_a_provider_job_the_provider_refuses_fails_and_its_upload_is_deleted(run_mmcli, env, fake_openai, tmp_path):
+    fake_openai.batches.plan.refuse_create = "Model gpt-4o-mini is not available for batches."
+    done = run_mmcli(["batch", "submit", requests_file(tmp_path, [{"prompt": "x"}]), "-m", "gpt-4o-mini"], env)
+    assert done.returncode == 1 and done.stdout == "1\n"
+    assert "Job 1 failed: openai refused the request (400): Model gpt-4o-mini is not available" in done.stderr
+    assert len(fake_openai.deleted_files) == 1 and fake_openai.batches.jobs == {}
+    assert status_of(run_mmcli, "1", env)["state"] == "failed"
+    assert "not available for batches" in results_of(run_mmcli, "1", env, expect=1)[0]["error"]
 
 
 def test_a_job_splits_over_several_provider_jobs(run_mmcli, env, fake_openai, tmp_path):

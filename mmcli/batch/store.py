@@ -74,8 +74,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-# A submitting process renews its lease at every step; one silent this long has died.
-LEASE_S = 600.0
+# A submitting process renews its lease at every step; one silent this long (a live process
+# stuck on one upload) is presumed lost. A dead process's lease is taken over at once.
+LEASE_S = 3600.0
 _CHUNK = 500  # rows per INSERT batch
 
 

@@ -134,8 +134,9 @@ def submit_items(items: Iterable[Item], ref: ModelRef, config: Config, *, empty:
         error = next((p.error for p in job.parts if p.error), "the provider refused it")
         raise ProviderError(f"Job {job_id} failed: {error}")
     parts = len(job.parts)
+    requests = "1 request" if job.total == 1 else f"{job.total} requests"
     noun = "provider job" if parts == 1 else "provider jobs"
-    report(f"Submitted job {job_id}: {job.total} requests in {parts} {noun}; follow it with mmcli batch wait {job_id}.")
+    report(f"Submitted job {job_id}: {requests} in {parts} {noun}; follow it with mmcli batch wait {job_id}.")
 
 
 def _print_job(store: BatchStore, job_id: int, json_output: bool) -> Job:

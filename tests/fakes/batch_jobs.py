@@ -35,6 +35,7 @@ class BatchPlan:
     expire_after: int = 0  # with end=EXPIRED: how many requests were answered before the window closed
     failure_message: str = "The input file has an invalid line."
     hang_create: bool = False  # the create call never answers (a test kills mmcli meanwhile)
+    refuse_create: str | None = None  # the create call is refused (400) with this message
     answer: Callable[[str], Reply] = default_answer  # the prompt → what the model answers
 
 

@@ -96,6 +96,9 @@ class FakeOpenAIBatch(FakeOpenAI):
         body = request.json or {}
         if self.batches.plan.hang_create:
             exchange.hang()
+        if self.batches.plan.refuse_create:
+            self.send_error(exchange, 400, self.batches.plan.refuse_create)
+            return
         file_id = body.get("input_file_id")
         if file_id not in self.file_data:
             self.send_error(exchange, 400, f"Invalid input_file_id {file_id!r}: no such file.")
