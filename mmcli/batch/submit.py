@@ -174,6 +174,9 @@ def _send(store: BatchStore, wire: BatchWire, job: Job, part: Part) -> None:
         return
     store.created(part, status)
     spool.unlink(missing_ok=True)
+    latest = store.get(job.id)
+    if latest is not None and latest.cancel_requested:  # `cancel` ran in another process during the create
+        cancel_remote(store, wire, next(p for p in latest.parts if p.part == part.part))
 
 
 def _cancel_unsent(store: BatchStore, wire: BatchWire, job: Job, part: Part) -> None:
