@@ -157,6 +157,21 @@ def test_per_request_errors_and_expiry_are_reported_and_exit_1(run_mmcli, env, f
     assert "2 of 3 requests did not succeed" in run_mmcli(["batch", "results", job], env).stderr
 
 
+def test_answers_end_as_they_would_in_chat(run_mmcli, env, fake_anthropic, tmp_path):
+    endings = {"cut": Reply(text="A long answer", finish_reason="max_tokens"),
+               "refuse": Reply(text="I cannot help with that.", finish_reason="refusal")}
+    fake_anthropic.batches.plan.answer = lambda prompt: endings.get(prompt, Reply(text="fine"))
+    path = requests_file(tmp_path, [{"prompt": "cut"}, {"prompt": "refuse"}, {"prompt": "ok"}])
+    job = submitted(run_mmcli, ["batch", "submit", path, "-m", "claude-haiku-4-5"], env)
+    assert run_mmcli(["batch", "wait", job], env).returncode == 1
+    cut, refused, fine = results_of(run_mmcli, job, env, expect=1)
+    # Cut at the limit with text: an answer, with chat's note; a refusal fails with chat's sentence.
+    assert (cut["finish_reason"], cut["answer"]) == ("length", "A long answer") and "raise --max-tokens" in cut["error"]
+    assert refused["finish_reason"] == "refusal" and "refused" in refused["error"]
+    assert (fine["finish_reason"], fine["error"]) == ("stop", None)
+    assert status_of(run_mmcli, job, env)["counts"] == {"total": 3, "succeeded": 2, "failed": 1, "pending": 0}
+
+
 def test_a_batch_the_provider_fails_is_failed(run_mmcli, env, fake_openai, tmp_path):
     fake_openai.batches.plan.end = FAILED
     job = submitted(run_mmcli, ["batch", "submit", requests_file(tmp_path, [{"prompt": "x"}]), "-m", "gpt-4o-mini"],

@@ -14,9 +14,8 @@ from ..providers.batching import (
     TERMINAL,
     BatchWire,
     Outcome,
-    settled,
 )
-from .records import record
+from .records import concluded
 from .store import BatchStore, Job, Part
 from .submit import advance, cancel_remote
 
@@ -58,8 +57,7 @@ def collect(store: BatchStore, wire: BatchWire, job: Job, part: Part) -> None:
         seq = _seq_of(outcome.custom_id, seqs)
         if seq not in valid:
             continue  # not one of ours (a provider echoing something else): never guess
-        outcome = settled(outcome)
-        rows.append((seq, outcome.status, record(job.provider, job.model, outcome)))
+        rows.append((seq, *concluded(job.provider, job.model, outcome)))
         if len(rows) >= _ROWS:
             store.put_results(job.id, rows)
             rows = []
@@ -68,9 +66,7 @@ def collect(store: BatchStore, wire: BatchWire, job: Job, part: Part) -> None:
     missing = store.missing_results(job.id, part.part)
     for start in range(0, len(missing), _ROWS):
         filler = [
-            (seq, outcome.status, record(job.provider, job.model, outcome))
-            for seq in missing[start : start + _ROWS]
-            for outcome in (_unanswered(part, seq),)
+            (seq, *concluded(job.provider, job.model, _unanswered(part, seq))) for seq in missing[start : start + _ROWS]
         ]
         store.put_results(job.id, filler)
     store.finish_part(part, "collected", part.state)

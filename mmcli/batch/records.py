@@ -6,17 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..providers.batching import Outcome
+from ..providers.batching import FAILED, SUCCEEDED, Outcome
 
 # The providers' batch discount (DESIGN.md): half the price table's price.
 BATCH_PRICE_FACTOR = 0.5
 
 
-def record(provider: str, model: str, outcome: Outcome) -> dict[str, Any]:
-    from ..conversation import ModelRef
-    from ..engine import Answer
+def concluded(provider: str, model: str, outcome: Outcome) -> tuple[str, dict[str, Any]]:
+    """The request's final status and its result document.
 
-    answer = Answer(
+    An answer is judged by the engine's own rules for how an answer ends, so a
+    refusal, a block or a cut with nothing to show fails here as it would in
+    `chat` (with the same sentence), and a cut with text succeeds with its note.
+    """
+    from .. import engine
+    from ..conversation import ModelRef
+    from ..errors import AnswerEnded
+
+    answer = engine.Answer(
         model=ModelRef(provider, model),
         text=outcome.text or "",
         input_tokens=outcome.input_tokens,
@@ -24,7 +31,16 @@ def record(provider: str, model: str, outcome: Outcome) -> dict[str, Any]:
         citations=list(outcome.citations),
         resolved_model=outcome.resolved_model,
         finish_reason=outcome.finish_reason,
+        finish_detail=outcome.finish_detail,
+        blocked_prompt=outcome.blocked_prompt,
+        error=outcome.error,
     )
+    status = outcome.status
+    if status == SUCCEEDED:
+        try:
+            engine._conclude(answer, lambda note: None)  # the note is the answer's "error" field
+        except AnswerEnded:
+            status = FAILED
     document = answer.to_json(None)
     cost = document.get("cost_usd")
     document.update(
@@ -36,10 +52,10 @@ def record(provider: str, model: str, outcome: Outcome) -> dict[str, Any]:
             "cached": False,
             "session": None,
             "finish_reason": outcome.finish_reason,
-            "error": outcome.error,
+            "error": answer.error,
         }
     )
-    return document
+    return status, document
 
 
 def with_request(request_id: str, paths: list[str] | None, document: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from ..store import db
 
 BATCHES_FILE = "batches.sqlite3"
 
-# Numbered migrations: a data dir written by an older mmcli upgrades step by step.
+# Numbered migrations (db.connect applies them): the first creates the tables; never edit one
+# that has shipped, add the next.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE jobs (
@@ -168,12 +169,7 @@ class BatchStore:
 
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / BATCHES_FILE
-        self._conn = db.connect(self.path)
-        try:
-            self._migrate()
-        except BaseException:
-            self._conn.close()
-            raise
+        self._conn = db.connect(self.path, MIGRATIONS[0], MIGRATIONS[1:])
 
     def __enter__(self) -> BatchStore:
         return self
@@ -183,18 +179,6 @@ class BatchStore:
 
     def close(self) -> None:
         self._conn.close()
-
-    @db.guarded
-    def _migrate(self) -> None:
-        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-        if version >= len(MIGRATIONS):
-            return
-        with db.write(self._conn):
-            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have won
-            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in statements:
-                    self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version={number}")
 
     # -- creating ----------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from ..conversation import ModelRef
 from ..errors import MmcliError, ProviderError, UsageError
 from ..providers.batching import CANCELLED, FAILED, BatchWire, Outcome, RemoteStatus
 from . import settings
-from .records import record
+from .records import concluded
 from .requests import Item
 from .store import BatchStore, Job, NewPart, NewRequest, Part
 
@@ -197,7 +197,7 @@ def abandon(
     seqs = store.missing_results(job.id, part.part)
     for start in range(0, len(seqs), 500):
         rows = [
-            (seq, status, record(job.provider, job.model, Outcome(f"r{seq}", status, error=error)))
+            (seq, *concluded(job.provider, job.model, Outcome(f"r{seq}", status, error=error)))
             for seq in seqs[start : start + 500]
         ]
         store.put_results(job.id, rows)

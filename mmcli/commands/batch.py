@@ -82,6 +82,7 @@ def submit(
     check_temperature(temperature)
     config = config_module.load()
     ref = registry.resolve(model, config)
+    _check_options(ref, temperature)
     options = requests.Options(ref, system, temperature, max_tokens)
     name = "stdin" if requests_file == "-" else requests_file
     empty = f'{name} holds no requests; write one JSON object per line, like {{"prompt": "..."}}.'
@@ -106,10 +107,19 @@ def submit_images(
     config = config_module.load()
     ref = registry.resolve(model, config)
     registry.check_accepts(ref, {"image"})
+    _check_options(ref, temperature)
     options = requests.Options(ref, system, temperature, max_tokens)
     submit_items(
         requests.from_images(images, prompt, options), ref, config, empty="No images given.", json_output=json_output
     )
+
+
+def _check_options(ref: ModelRef, temperature: float | None) -> None:
+    """The options against what the model takes, as chat checks them, before any line is read."""
+    from .. import engine
+    from ..conversation import Request
+
+    engine.fit_options(Request(model=ref, messages=[], temperature=temperature), engine.warn, strict=True)
 
 
 def submit_items(items: Iterable[Item], ref: ModelRef, config: Config, *, empty: str, json_output: bool) -> None:

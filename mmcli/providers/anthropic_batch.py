@@ -10,21 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from ..conversation import Request
-from .anthropic import AnthropicProvider
+from .anthropic import AnthropicProvider, _finish
 from .base import StreamProgress, failure, stainless_sdk_errors
 from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, Outcome, RemoteStatus
 
 MB = 1024 * 1024
 
-_FINISH = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "tool_use": "stop",
-    "max_tokens": "length",
-    "pause_turn": "length",
-    "model_context_window_exceeded": "length",
-    "refusal": "refusal",
-}
 # The error types of a failed request that mean the request itself was wrong.
 _REFUSED_TYPES = {"invalid_request_error": 400, "not_found_error": 404, "request_too_large": 413}
 
@@ -147,10 +138,8 @@ class AnthropicBatch:
             text=text,
             input_tokens=usage.get("input_tokens"),
             output_tokens=usage.get("output_tokens"),
-            finish_reason=_FINISH.get(message.get("stop_reason") or "end_turn", "error"),
-            resolved_model=message.get("model"),
             citations=citations,
-        )
+        ).ending(_finish(message.get("stop_reason") or "end_turn", message.get("model")))
 
     def delete_file(self, file_id: str) -> None:
         return None

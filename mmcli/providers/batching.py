@@ -69,10 +69,19 @@ class Outcome:
     text: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # normalised by the provider's chat code (stop, length, ...)
+    finish_detail: str | None = None  # the provider's own word for it
+    blocked_prompt: bool = False
     resolved_model: str | None = None
     citations: list[str] = field(default_factory=list)
-    error: str | None = None
+    error: str | None = None  # why a request that got no answer failed
+
+    def ending(self, finish: Any) -> Outcome:
+        """Take the ending from the chat code's ``Finish``, so a batch answer ends as a streamed one would."""
+        self.finish_reason, self.finish_detail = finish.reason, finish.detail
+        self.blocked_prompt = finish.blocked_prompt
+        self.resolved_model = finish.resolved_model or self.resolved_model
+        return self
 
 
 class BatchWire(Protocol):
@@ -124,29 +133,3 @@ def batch_wire(ref: ModelRef, config: Config) -> BatchWire:
     module_name, class_name = _WIRES[ref.provider]
     module = importlib.import_module(f"{__package__}.{module_name}")
     return getattr(module, class_name)(provider)  # type: ignore[no-any-return]
-
-
-def finish_error(finish_reason: str | None, text: str | None, detail: str | None = None) -> str | None:
-    """The sentence for an answer that did not end well, as `chat` would say it; None for a good one."""
-    if finish_reason == "refusal":
-        return "The model refused to answer."
-    if finish_reason == "blocked":
-        return (
-            f"The provider's content filter blocked the answer ({detail})."
-            if detail
-            else ("The provider's content filter blocked the answer.")
-        )
-    if finish_reason == "error":
-        return f"The answer ended with an error ({detail})." if detail else "The answer ended with an error."
-    if finish_reason == "length" and not text:
-        return "The answer was cut at the token limit before any text; raise --max-tokens."
-    return None
-
-
-def settled(outcome: Outcome) -> Outcome:
-    """Count an answer that ended badly (refused, blocked, empty at the limit) as failed."""
-    if outcome.status == SUCCEEDED and outcome.error is None:
-        sentence = finish_error(outcome.finish_reason, outcome.text)
-        if sentence is not None:
-            outcome.status, outcome.error = FAILED, sentence
-    return outcome

@@ -19,7 +19,7 @@ from typing import Any
 from ..conversation import Request
 from .base import StreamProgress, failure, google_sdk_errors
 from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, Outcome, RemoteStatus
-from .gemini import GeminiProvider
+from .gemini import GeminiProvider, _finish
 
 MB = 1024 * 1024
 # https://ai.google.dev/gemini-api/docs/batch-api: inline requests up to 20 MB in all.
@@ -31,16 +31,6 @@ _STATES = {
     "JOB_STATE_FAILED": FAILED,
     "JOB_STATE_CANCELLED": CANCELLED,
     "JOB_STATE_EXPIRED": EXPIRED,
-}
-_BLOCKED = {
-    "SAFETY",
-    "RECITATION",
-    "BLOCKLIST",
-    "PROHIBITED_CONTENT",
-    "SPII",
-    "IMAGE_SAFETY",
-    "IMAGE_PROHIBITED_CONTENT",
-    "IMAGE_RECITATION",
 }
 # GenerateContentConfig fields that sit beside `generationConfig` in a request, not in it.
 _REQUEST_LEVEL = {
@@ -175,38 +165,25 @@ class GeminiBatch:
         if usage.get("thoughtsTokenCount"):  # billed as output (DESIGN.md)
             output = (output or 0) + usage["thoughtsTokenCount"]
         candidates = response.get("candidates") or []
-        blocked = (response.get("promptFeedback") or {}).get("blockReason")
-        text, finish, citations = "", "blocked" if blocked else "error", []
+        block_reason = (response.get("promptFeedback") or {}).get("blockReason")
+        text, reason, citations = "", None, []
         if candidates:
             candidate = candidates[0]
             parts = (candidate.get("content") or {}).get("parts") or []
             text = "".join(p.get("text") or "" for p in parts if not p.get("thought"))
             reason = str(candidate.get("finishReason") or "STOP")
-            blocked = reason if reason in _BLOCKED else blocked
-            finish = (
-                "stop"
-                if reason == "STOP"
-                else "length"
-                if reason == "MAX_TOKENS"
-                else ("blocked" if reason in _BLOCKED else "error")
-            )
             grounding = candidate.get("groundingMetadata") or {}
             citations = [
                 c["web"]["uri"] for c in grounding.get("groundingChunks") or () if (c.get("web") or {}).get("uri")
             ]
-        outcome = Outcome(
+        return Outcome(
             key,
             SUCCEEDED,
             text=text,
             input_tokens=usage.get("promptTokenCount"),
             output_tokens=output,
-            finish_reason=finish,
-            resolved_model=response.get("modelVersion"),
             citations=citations,
-        )
-        if finish == "blocked":
-            outcome.status, outcome.error = FAILED, f"The provider's content filter blocked the answer ({blocked})."
-        return outcome
+        ).ending(_finish(reason, block_reason, response.get("modelVersion")))
 
     def delete_file(self, file_id: str) -> None:
         with self._errors():

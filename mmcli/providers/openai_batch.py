@@ -163,19 +163,16 @@ class OpenAIBatch:
         choice = (body.get("choices") or [{}])[0]
         message = choice.get("message") or {}
         usage = body.get("usage") or {}
-        text = message.get("content")
-        finish = _FINISH.get(choice.get("finish_reason") or "stop", "error")
-        if message.get("refusal"):
-            text, finish = message["refusal"], "refusal"
+        refusal = message.get("refusal")
+        # The chat code's own ending rules; a complete body is an answer that was not cut.
+        finish = self.chat.finish(choice.get("finish_reason") or "stop", bool(refusal), body.get("model"), True)
         return Outcome(
             custom_id,
             SUCCEEDED,
-            text=text or "",
+            text=refusal or message.get("content") or "",
             input_tokens=usage.get("prompt_tokens"),
             output_tokens=usage.get("completion_tokens"),
-            finish_reason=finish,
-            resolved_model=body.get("model"),
-        )
+        ).ending(finish)
 
     def delete_file(self, file_id: str) -> None:
         with self._errors():
