@@ -294,16 +294,18 @@ def wait(job: JobArgument, json_output: JsonOption = False) -> None:
     import sys
 
     from ..batch.output import status_json, summary
-    from ..errors import Interrupted, report
+    from ..errors import Interrupted, interrupt_exit_code, report
     from .common import print_json
 
     with _Context(job) as context:
         try:
             current = _wait_for(context, bar_enabled=sys.stderr.isatty())
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated)
             # Anywhere in the wait, bar drawing included: the job itself lives on at the provider.
+            number = context.job.id
             raise Interrupted(
-                f"Interrupted; job {context.job.id} keeps running: mmcli batch wait {context.job.id} picks it up again."
+                f"Interrupted; job {number} keeps running: mmcli batch wait {number} picks it up again.",
+                interrupt_exit_code(exc),
             ) from None
     if json_output:
         print_json(status_json(current))
