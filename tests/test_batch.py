@@ -281,6 +281,14 @@ def test_wait_shows_progress_and_ctrl_c_leaves_the_job_running(spawn_mmcli, run_
     child.close()
     assert child.exitstatus == 130
     assert f"mmcli batch wait {job}" in child.before
+    # SIGTERM (a closed session, a supervisor) is the same, with its own exit code.
+    polls = len(fake_openai.requests)
+    waiting = subprocess.Popen([sys.executable, "-m", "mmcli", "batch", "wait", job], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fake_openai.wait_for_requests(polls + 2, timeout=30)  # polling by now
+    waiting.send_signal(signal.SIGTERM)
+    _, stderr = waiting.communicate(timeout=30)
+    assert waiting.returncode == 143 and f"mmcli batch wait {job}" in stderr
     fake_openai.batches.release()
     assert status_of(run_mmcli, job, env)["state"] in ("running", "done")
     assert run_mmcli(["batch", "wait", job], env).returncode == 0
