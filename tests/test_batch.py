@@ -163,13 +163,14 @@ def test_answers_end_as_they_would_in_chat(run_mmcli, env, fake_anthropic, tmp_p
     fake_anthropic.batches.plan.answer = lambda prompt: endings.get(prompt, Reply(text="fine"))
     path = requests_file(tmp_path, [{"prompt": "cut"}, {"prompt": "refuse"}, {"prompt": "ok"}])
     job = submitted(run_mmcli, ["batch", "submit", path, "-m", "claude-haiku-4-5"], env)
-    assert run_mmcli(["batch", "wait", job], env).returncode == 1
+    waited = run_mmcli(["batch", "wait", job, "--json"], env)
+    assert waited.returncode == 1
+    assert json.loads(waited.stdout)["counts"] == {"total": 3, "succeeded": 2, "failed": 1, "pending": 0}
     cut, refused, fine = results_of(run_mmcli, job, env, expect=1)
     # Cut at the limit with text: an answer, with chat's note; a refusal fails with chat's sentence.
     assert (cut["finish_reason"], cut["answer"]) == ("length", "A long answer") and "raise --max-tokens" in cut["error"]
     assert refused["finish_reason"] == "refusal" and "refused" in refused["error"]
     assert (fine["finish_reason"], fine["error"]) == ("stop", None)
-    assert status_of(run_mmcli, job, env)["counts"] == {"total": 3, "succeeded": 2, "failed": 1, "pending": 0}
 
 
 def test_a_batch_the_provider_fails_is_failed(run_mmcli, env, fake_openai, tmp_path):
@@ -323,10 +324,11 @@ def test_anthropic_errored_and_expired_requests(run_mmcli, env, fake_anthropic, 
     fake_anthropic.batches.plan.expire_after = 2
     path = requests_file(tmp_path, [{"prompt": "x"}, {"prompt": "y"}, {"prompt": "z"}])
     job = submitted(run_mmcli, ["batch", "submit", path, "-m", "claude-haiku-4-5"], env)
-    assert run_mmcli(["batch", "wait", job], env).returncode == 1
+    waited = run_mmcli(["batch", "wait", job, "--json"], env)
+    assert waited.returncode == 1
+    assert json.loads(waited.stdout)["counts"] == {"total": 3, "succeeded": 1, "failed": 2, "pending": 0}
     results = results_of(run_mmcli, job, env, expect=1)
     assert "Too long" in results[0]["error"] and results[1]["answer"] == "fine" and "24-hour" in results[2]["error"]
-    assert status_of(run_mmcli, job, env)["counts"] == {"total": 3, "succeeded": 1, "failed": 2, "pending": 0}
 
 
 # --- Gemini -------------------------------------------------------------------------------------
