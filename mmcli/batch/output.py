@@ -111,9 +111,14 @@ def write_results(store: BatchStore, job: Job, stream: IO[str]) -> int:
 
 def write_results_file(store: BatchStore, job: Job, target: Path) -> int:
     """Write the results to ``target`` atomically (a private temporary file renamed over it)."""
+    from ..errors import UsageError
+
     target = target.expanduser()
     directory = target.parent if str(target.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)  # mode 0600
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)  # mode 0600
+    except OSError as exc:
+        raise UsageError(f"Cannot write {target}: {exc.strerror or exc}; check the directory.") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             unsuccessful = write_results(store, job, stream)
