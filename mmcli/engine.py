@@ -248,13 +248,13 @@ def _answer(
             notify(f"{exc.message.rstrip('.')}; falling back to {fallback}.")
             attempt = fit_options(replace(request, model=fallback), notify, strict=False)
             continue
-        _conclude(result, notify)  # raises for an answer that did not end normally
+        conclude(result, notify)  # raises for an answer that did not end normally
         if cache is not None and result.finish_reason == STOP and result.text:
             cache_put(cache, cache_key_of(attempt, config), result.to_cache(), notify)
         return result
 
 
-def _conclude(result: Answer, notify: Callable[[str], None]) -> None:
+def conclude(result: Answer, notify: Callable[[str], None]) -> None:
     """Act on how the answer ended, in one place for every provider (DESIGN.md, "How an answer ends").
 
     A normal end returns quietly; a cut with text is a note and exit 0; every

@@ -38,7 +38,7 @@ def concluded(provider: str, model: str, outcome: Outcome) -> tuple[str, dict[st
     status = outcome.status
     if status == SUCCEEDED:
         try:
-            engine._conclude(answer, lambda note: None)  # the note is the answer's "error" field
+            engine.conclude(answer, lambda note: None)  # the note is the answer's "error" field
         except AnswerEnded:
             status = FAILED
     document = answer.to_json(None)

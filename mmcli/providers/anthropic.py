@@ -111,7 +111,7 @@ class AnthropicProvider(SdkProvider):
         yield Usage(usage.input_tokens, usage.output_tokens)
         if citations:
             yield Citations(citations)
-        yield _finish(stop_reason, resolved_model)
+        yield finish_of(stop_reason, resolved_model)
 
 
 # pause_turn is continued this many times at most, then the answer ends as cut at a limit.
@@ -128,7 +128,7 @@ _STOP_REASONS = {
 }
 
 
-def _finish(stop_reason: str | None, resolved_model: str | None) -> Finish:
+def finish_of(stop_reason: str | None, resolved_model: str | None) -> Finish:
     if stop_reason is None:
         # The stream closed before message_delta: the answer is cut short.
         return Finish(ERROR, resolved_model, detail="the stream ended before the answer was complete")

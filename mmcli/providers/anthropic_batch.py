@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..conversation import Request
-from .anthropic import AnthropicProvider, _finish
+from .anthropic import AnthropicProvider, finish_of
 from .base import StreamProgress, failure, stainless_sdk_errors
 from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, Outcome, RemoteStatus
 
@@ -139,7 +139,7 @@ class AnthropicBatch:
             input_tokens=usage.get("input_tokens"),
             output_tokens=usage.get("output_tokens"),
             citations=citations,
-        ).ending(_finish(message.get("stop_reason") or "end_turn", message.get("model")))
+        ).ending(finish_of(message.get("stop_reason") or "end_turn", message.get("model")))
 
     def delete_file(self, file_id: str) -> None:
         return None

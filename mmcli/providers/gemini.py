@@ -105,7 +105,7 @@ class GeminiProvider(SdkProvider):
             yield usage
         if citations:
             yield Citations(citations)
-        yield _finish(finish_reason, block_reason, resolved_model)
+        yield finish_of(finish_reason, block_reason, resolved_model)
 
 
 def answer_texts(candidate: Any) -> list[str]:
@@ -146,7 +146,7 @@ _FINISH_REASONS = {
 }
 
 
-def _finish(finish_reason: str | None, block_reason: str | None, resolved_model: str | None) -> Finish:
+def finish_of(finish_reason: str | None, block_reason: str | None, resolved_model: str | None) -> Finish:
     if block_reason is not None:
         return Finish(BLOCKED, resolved_model, detail=block_reason, blocked_prompt=True)
     if finish_reason is None:

@@ -19,7 +19,7 @@ from typing import Any
 from ..conversation import Request
 from .base import StreamProgress, failure, google_sdk_errors
 from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, Outcome, RemoteStatus
-from .gemini import GeminiProvider, _finish
+from .gemini import GeminiProvider, finish_of
 
 MB = 1024 * 1024
 # https://ai.google.dev/gemini-api/docs/batch-api: inline requests up to 20 MB in all.
@@ -183,7 +183,7 @@ class GeminiBatch:
             input_tokens=usage.get("promptTokenCount"),
             output_tokens=output,
             citations=citations,
-        ).ending(_finish(reason, block_reason, response.get("modelVersion")))
+        ).ending(finish_of(reason, block_reason, response.get("modelVersion")))
 
     def delete_file(self, file_id: str) -> None:
         with self._errors():
