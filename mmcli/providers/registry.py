@@ -298,6 +298,12 @@ def _quiet_sdk_logging() -> None:
         logging.getLogger().addHandler(logging.NullHandler())
 
 
+def provider_class(provider: str) -> type:
+    """The class implementing ``provider`` (its module imports no SDK until constructed); KeyError if unknown."""
+    module_name, class_name = _IMPLEMENTATIONS[provider]
+    return getattr(importlib.import_module(f"{__package__}.{module_name}"), class_name)
+
+
 def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None) -> Provider:
     settings = provider_settings(ref.provider, config, timeout=timeout)
     _quiet_sdk_logging()
