@@ -84,10 +84,12 @@ def for_provider(request: Request) -> Request:
     fps = float(request.options.get(FPS_OPTION) or video.DEFAULT_FPS)  # type: ignore[arg-type]
     max_frames = int(request.options.get(MAX_FRAMES_OPTION) or video.DEFAULT_MAX_FRAMES)  # type: ignore[call-overload]
     messages = []
+    changed = False
     for message in request.messages:
         if not any(p.kind == "video" and not video.takes_natively(p, limits) for p in message.parts):
             messages.append(message)
             continue
+        changed = True
         parts: list[Part] = []
         for part in message.parts:
             if part.kind == "video" and not video.takes_natively(part, limits):
@@ -95,4 +97,4 @@ def for_provider(request: Request) -> Request:
             else:
                 parts.append(part)
         messages.append(Message(role=message.role, parts=parts, incomplete=message.incomplete))
-    return replace(request, messages=messages)
+    return replace(request, messages=messages) if changed else request
