@@ -147,17 +147,20 @@ def encode(pcm: Iterator[bytes] | bytes, rate: int, *, fmt: str = "mp3", bitrate
 
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=fmt) as out:
-        stream = out.add_stream(fmt, rate=rate, layout="mono")
+        # LAME's quality 7 ("fast"): twice the speed of its default, and no loss a speech model would hear.
+        options = {"compression_level": "7"} if fmt == "mp3" else {}
+        stream = out.add_stream(fmt, rate=rate, layout="mono", options=options)
         stream.bit_rate = bitrate
         written = 0
-        pending = b""
+        pending = bytearray()
         for chunk in [pcm] if isinstance(pcm, bytes) else pcm:
             pending += chunk
-            while len(pending) >= _PCM_BLOCK * 2:
-                written = _encode_block(out, stream, pending[: _PCM_BLOCK * 2], rate, written)
-                pending = pending[_PCM_BLOCK * 2 :]
+            whole = len(pending) // (_PCM_BLOCK * 2) * (_PCM_BLOCK * 2)
+            for at in range(0, whole, _PCM_BLOCK * 2):
+                written = _encode_block(out, stream, bytes(pending[at : at + _PCM_BLOCK * 2]), rate, written)
+            del pending[:whole]
         if pending:
-            written = _encode_block(out, stream, pending, rate, written)
+            written = _encode_block(out, stream, bytes(pending), rate, written)
         for packet in stream.encode(None):
             out.mux(packet)
     return buffer.getvalue()

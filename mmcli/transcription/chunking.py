@@ -185,7 +185,8 @@ def quiet_cut(levels: array, rate: int, first: int, last: int) -> int | None:
     if last - first < 2 * step:
         return None
     starts = range(first, last - step + 1, step)
-    energies = [sum(x * x for x in levels[start : start + step]) / step for start in starts]
+    # Every fourth sample is plenty to tell a pause from speech, at a quarter of the cost.
+    energies = [sum(x * x for x in levels[start : start + step : 4]) / len(range(0, step, 4)) for start in starts]
     median = sorted(energies)[len(energies) // 2]
     quiet = max(_PAUSE_RMS**2, _PAUSE_OF_MEDIAN**2 * median)
     best: tuple[int, int] | None = None  # (length, index of the run's first window)
