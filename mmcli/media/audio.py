@@ -20,7 +20,7 @@ from typing import Any
 from ..conversation import Part
 from ..errors import UsageError
 from .limits import ProviderLimits
-from .sniff import id3_end, mpeg_frame_length
+from .sniff import id3_end, iso_media_problem, mpeg_frame_length
 from .sources import display_name, reason_text
 
 __all__ = ["MIME_TO_AUDIO_FORMAT", "audio_format", "duration", "encode", "pcm_chunks", "to_pcm"]
@@ -213,7 +213,7 @@ def quick_problem(data: bytes, mime_type: str) -> str | None:
         return _wav_problem(data)
     if mime_type == "audio/mpeg":
         return _mp3_problem(data)
-    return None
+    return iso_media_problem(data, mime_type, "M4A")
 
 
 def check_decodes(part: Part) -> None:

@@ -48,18 +48,12 @@ class ProviderLimits:
 def limits_of(provider: str) -> ProviderLimits:
     """The limits the provider class declares (its ``media_limits``); no SDK is imported."""
     from ..errors import UsageError
+    from ..providers import registry
 
     try:
-        from ..providers import registry
-
-        cls = registry.provider_class(provider)
-        found = getattr(cls, "media_limits", None)
-    except (KeyError, AttributeError):
+        found = getattr(registry.provider_class(provider), "media_limits", None)
+    except KeyError:
         found = None
-    if found is None:
-        from ..providers.media_limits import BY_PROVIDER
-
-        found = BY_PROVIDER.get(provider)
     if found is None:
         raise UsageError(f"mmcli does not know the media limits of provider {provider!r}.")
     return found

@@ -58,7 +58,10 @@ def fits_request(parts: Iterable[Part], provider: str | ProviderLimits) -> None:
             "attach fewer, or lower --max-frames."
         )
     if limits.video_upload:  # videos too large to go inline are uploaded, not sent in the request
-        attached = [p for p in attached if p.kind != "video" or len(p.data) <= (limits.max_request_bytes or 0)]
+        from .video import inline_limit
+
+        inline = inline_limit(limits)
+        attached = [p for p in attached if p.kind != "video" or len(p.data) <= inline]
     if limits.max_request_bytes is None or not attached:
         return
     total = sum(len(p.data) for p in attached)

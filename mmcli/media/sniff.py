@@ -272,3 +272,29 @@ def adts_header(data: bytes, at: int) -> int | None:
         return None
     length = ((data[at + 3] & 0x03) << 11) | (data[at + 4] << 3) | (data[at + 5] >> 5)
     return length if length >= 7 else None
+
+
+_ISO_MEDIA = frozenset({"audio/mp4", "video/mp4", "video/quicktime", "video/3gpp"})
+
+
+def iso_media_problem(data: bytes, mime_type: str, label: str) -> str | None:
+    """A cut-off or index-less MP4/M4A/MOV, from its top-level boxes alone (no decoding)."""
+    if mime_type not in _ISO_MEDIA:
+        return None
+    boxes: set[bytes] = set()
+    at = 0
+    while at + 8 <= len(data):
+        size = struct.unpack_from(">I", data, at)[0]
+        boxes.add(data[at + 4 : at + 8])
+        if size == 1 and at + 16 <= len(data):
+            size = struct.unpack_from(">Q", data, at + 8)[0]
+        elif size == 0:
+            size = len(data) - at
+        if size < 8:
+            return f"a corrupt {label} file (a box has an impossible size)"
+        at += size
+    if b"moov" not in boxes:
+        return f"a truncated {label} file (its index, the moov box, is missing)"
+    if at > len(data):
+        return f"a truncated {label} file (its last box is cut off)"
+    return None

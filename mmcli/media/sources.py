@@ -73,6 +73,12 @@ def load(
         problem = quick_problem(data, found.mime_type)
         if problem is not None:
             raise UsageError(f"{name} is {problem}.")
+    elif found.kind == "video":
+        from .sniff import iso_media_problem
+
+        problem = iso_media_problem(data, found.mime_type, "video")
+        if problem is not None:
+            raise UsageError(f"{name} is {problem}.")
     return Part(kind=found.kind, data=data, mime_type=found.mime_type, source=stored_source(source))  # type: ignore[arg-type]
 
 

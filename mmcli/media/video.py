@@ -186,14 +186,29 @@ def as_frames(part: Part, limits: ProviderLimits, *, fps: float = DEFAULT_FPS,
     return cached
 
 
+# Lowers the size above which a video is uploaded rather than sent inline (for tests and slow links).
+INLINE_ENV = "MMCLI_VIDEO_INLINE_MAX_BYTES"
+
+
+def inline_limit(limits: ProviderLimits) -> int:
+    """The largest video sent inline in the request; larger ones are uploaded (or refused)."""
+    import os
+
+    limit = limits.max_request_bytes or 0
+    override = os.environ.get(INLINE_ENV, "").strip()
+    if override.isdigit():
+        limit = min(limit, int(override)) if limit else int(override)
+    return limit
+
+
 def prepare_video(part: Part, limits: ProviderLimits) -> Part:
     """A video for a provider that takes video: respelled, checked, and within what it takes inline
     (or can upload). Callers check ``takes_natively`` first."""
     name = display_name(part.source) or "the video"
     probe(part)
     spelled = dict(limits.video_spelling).get(part.mime_type, part.mime_type)
-    inline = limits.max_request_bytes
-    if not limits.video_upload and inline is not None and len(part.data) > inline:
+    inline = inline_limit(limits)
+    if not limits.video_upload and inline and len(part.data) > inline:
         raise UsageError(
             f"{name} is {mb(len(part.data))}, more than the {mb(inline)} {limits.label} takes inline, "
             "and mmcli cannot upload videos there; trim or compress the video, or use a gemini: model."

@@ -147,8 +147,8 @@ def check_accepts(ref: ModelRef, kinds: set[str]) -> None:
     caps = capabilities(ref)
     for kind in sorted(kinds):
         if not caps.accepts(kind):
-            able = ", ".join(models_accepting(kind)[:4])
-            noun = {"image": "images", "audio": "audio", "document": "documents"}[kind]
+            able = ", ".join(models_accepting("image" if kind == "video" else kind)[:4])
+            noun = {"image": "images", "audio": "audio", "document": "documents", "video": "video"}[kind]
             raise UsageError(f"{ref} cannot take {noun}; use a model that can, such as {able}.")
 
 
@@ -296,12 +296,6 @@ def _quiet_sdk_logging() -> None:
         logging.basicConfig(level=logging.DEBUG)
     else:
         logging.getLogger().addHandler(logging.NullHandler())
-
-
-def provider_class(provider: str) -> type:
-    """The class implementing ``provider`` (its module imports no SDK until constructed); KeyError if unknown."""
-    module_name, class_name = _IMPLEMENTATIONS[provider]
-    return getattr(importlib.import_module(f"{__package__}.{module_name}"), class_name)
 
 
 def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None) -> Provider:
