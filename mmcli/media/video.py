@@ -9,6 +9,7 @@ PyAV (and Pillow, for the JPEG frames) are imported inside the functions.
 from __future__ import annotations
 
 import io
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -149,10 +150,10 @@ def _jpeg(frame: Any, long_edge: int | None) -> bytes:
 
 def clock(seconds: float) -> str:
     """0:07, 1:02:03: how a timestamp reads in the text beside a frame."""
-    whole = int(seconds)
+    whole, tenth = divmod(math.floor(seconds * 10 + 0.5), 10)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
-    tenths = f".{int(round((seconds - whole) * 10)) % 10}" if abs(seconds - round(seconds)) > 0.05 else ""
+    tenths = f".{tenth}" if tenth else ""
     return f"{hours}:{minutes:02d}:{secs:02d}{tenths}" if hours else f"{minutes}:{secs:02d}{tenths}"
 
 
