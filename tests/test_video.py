@@ -138,3 +138,25 @@ def test_a_model_without_vision_is_refused_before_any_request(run_mmcli, mmcli_e
     done = run_mmcli(["chat", "-m", "openai:o3-mini", "-v", "clip.mp4", "What?"], mmcli_env)
     assert done.returncode == 2 and "cannot take video" in done.stderr and done.stderr.count("\n") == 1
     assert not fake_openai.requests
+
+
+def test_repl_video_attaches_to_the_next_turn(spawn_mmcli, mmcli_env, fake_openai, clip):
+    import re
+
+    import pexpect
+
+    prompt = re.escape("openai:gpt-4o-mini") + r"(\x1b\[0m)?> "
+    child = spawn_mmcli(["chat", "-m", "openai:gpt-4o-mini"], mmcli_env)
+    child.expect(prompt)
+    child.sendline(f"/video '{clip}'")
+    child.expect("Attached")
+    child.expect(prompt)
+    child.sendline("What happens?")
+    child.expect("Hello from the fake OpenAI")
+    child.expect(prompt)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    content = openai_content(fake_openai)
+    assert [c["text"] for c in content if c["type"] == "text"][-3:] == ["[0:00]", "[0:01]", "[0:02]"]
