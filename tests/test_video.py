@@ -160,3 +160,39 @@ def test_repl_video_attaches_to_the_next_turn(spawn_mmcli, mmcli_env, fake_opena
     assert child.exitstatus == 0
     content = openai_content(fake_openai)
     assert [c["text"] for c in content if c["type"] == "text"][-3:] == ["[0:00]", "[0:01]", "[0:02]"]
+
+
+# --- what a cache hit and --help never import -----------------------------------------------------------------
+
+
+def shadowing(env: dict[str, str], tmp_path: Path, *modules: str) -> dict[str, str]:
+    """``env`` with broken stand-ins for ``modules`` first on the path: importing one fails the run."""
+    shadow = tmp_path / "shadow"
+    for module in modules:
+        (shadow / module).mkdir(parents=True, exist_ok=True)
+        (shadow / module / "__init__.py").write_text(f"raise ImportError('{module} was imported')\n")
+    return {**env, "PYTHONPATH": f"{shadow}:{env['PYTHONPATH']}"}
+
+
+def test_help_and_cache_hits_import_neither_pyav_nor_pillow(run_mmcli, mmcli_env, fake_openai, mmcli_cwd, tmp_path):
+    from tests.media_samples import audio_file
+
+    (mmcli_cwd / "photo.png").write_bytes(_png())
+    (mmcli_cwd / "memo.m4a").write_bytes(audio_file("m4a", 1.0))
+    first = run_mmcli(["chat", "-m", "gpt-4o-mini", "-i", "photo.png", "Describe"], mmcli_env)
+    assert first.returncode == 0, first.stderr
+    assert run_mmcli(["transcribe", "memo.m4a", "-m", "whisper-1"], mmcli_env).returncode == 0
+    env = shadowing(mmcli_env, tmp_path, "av", "PIL", "pillow_heif")
+    assert run_mmcli(["--help"], env).returncode == 0
+    again = run_mmcli(["chat", "-m", "gpt-4o-mini", "-i", "photo.png", "Describe", "--json"], env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["cached"] is True
+    heard = run_mmcli(["transcribe", "memo.m4a", "-m", "whisper-1", "--json"], env)
+    assert heard.returncode == 0, heard.stderr
+    assert json.loads(heard.stdout)["cached"] is True
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -93,14 +93,15 @@ def _open_image(data: bytes, name: str) -> Image.Image:
 
 
 def _bomb_message(name: str, pillow_message: str) -> str:
-    from PIL import Image
-
     match = re.search(r"\((\d+) pixels\)", pillow_message)
-    declared = f" ({int(match.group(1)) / 1e6:,.0f} megapixels)" if match else ""
-    limit = (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+    return _bomb_text(name, int(match.group(1)) if match else None)
+
+
+def _bomb_text(name: str, pixels: int | None) -> str:
+    declared = f" ({pixels / 1e6:,.0f} megapixels)" if pixels else ""
     return (
         f"{name} declares an image too large to decode safely{declared}; "
-        f"mmcli refuses images above {limit:,.0f} megapixels."
+        f"mmcli refuses images above {_MAX_PIXELS / 1e6:,.0f} megapixels."
     )
 
 
@@ -120,8 +121,24 @@ def sniff_with_pillow(data: bytes) -> Sniffed | None:
     return Sniffed("image", mime, f"{article} {fmt} image")
 
 
+# Pillow's own decompression-bomb threshold (Image.MAX_IMAGE_PIXELS: a quarter gigabyte of RGB).
+_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
+
+
 def validate(data: bytes, name: str, found: Sniffed) -> None:
-    """Cheap structural checks: header, truncation, chunk CRCs; no full decode of big images."""
+    """Cheap structural checks: header, truncation, chunk CRCs; no full decode of big images.
+
+    JPEG and PNG, nearly every photo and screenshot, are walked by hand, so
+    that attaching one (and so a cache hit) does not import Pillow at all.
+    """
+    if found.mime_type in (JPEG, PNG):
+        walk = _jpeg_walk if found.mime_type == JPEG else _png_walk
+        problem, size = walk(data)
+        if problem is None and size is not None and size[0] * size[1] > _MAX_PIXELS:
+            raise UsageError(_bomb_text(name, size[0] * size[1]))
+        if problem is not None:
+            raise UsageError(f"{name} is {problem}.")
+        return
     try:
         image = _open_image(data, name)
     except UsageError:
@@ -165,6 +182,56 @@ def _image_problem(image: Image.Image, data: bytes) -> str | None:
 
 
 _JPEG_STANDALONE = set(range(0xD0, 0xD8)) | {0x01}
+_JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_walk(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+    """(what is wrong or None, (width, height) from the frame header) of a JPEG, by its markers."""
+    size = None
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker in _JPEG_STANDALONE or marker == 0xFF:
+            at += 1 if marker == 0xFF else 2
+            continue
+        length = struct.unpack_from(">H", data, at + 2)[0]
+        if length < 2:
+            return "a corrupt JPEG image", None
+        if marker in _JPEG_FRAMES and at + 9 <= len(data):
+            height, width = struct.unpack_from(">HH", data, at + 5)
+            size = (width, height)
+            if not width or not height:
+                return "a corrupt JPEG image", None
+        if marker == 0xDA:
+            break
+        at += 2 + length
+    if size is None:
+        return ("a truncated JPEG image" if at + 4 > len(data) else "a corrupt JPEG image"), None
+    return _jpeg_problem(data), size
+
+
+def _png_walk(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+    """(what is wrong or None, (width, height)) of a PNG: every chunk's length and CRC, up to IEND."""
+    import zlib
+
+    at, size = 8, None
+    while True:
+        if at + 12 > len(data):
+            return "a truncated PNG image", size
+        length = struct.unpack_from(">I", data, at)[0]
+        kind = data[at + 4 : at + 8]
+        end = at + 8 + length
+        if end + 4 > len(data):
+            return "a truncated PNG image", size
+        if zlib.crc32(data[at + 4 : end]) != struct.unpack_from(">I", data, end)[0]:
+            return "a corrupt PNG image", size
+        if kind == b"IHDR" and length >= 8:
+            size = struct.unpack_from(">II", data, at + 8)
+        if size is None:
+            return "a corrupt PNG image", None
+        if kind == b"IEND":
+            return None, size
+        at = end + 4
 
 
 def _jpeg_problem(data: bytes) -> str | None:
