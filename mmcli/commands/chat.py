@@ -107,7 +107,9 @@ def chat(
         system=system,
         temperature=temperature,
         max_tokens=max_tokens,
-        attachments={"images": image, "audio": audio, "files": file, "videos": video, "timeout": timeout},
+        attachments={
+            "images": image, "audio": audio, "files": file, "videos": video, "timeout": timeout or config.timeout
+        },
         options=video_options(fps, max_frames),
         session=session,
         continue_=continue_,

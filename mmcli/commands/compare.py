@@ -110,7 +110,7 @@ def compare(
     text = combine_prompt(prompt, piped)
     if not text and not (image or audio or file or video):
         raise UsageError('The prompt is empty; give one, e.g. mmcli compare "Hello" -m A -m B, or pipe text in.')
-    turn = user_message(text, images=image, audio=audio, files=file, videos=video, timeout=timeout)
+    turn = user_message(text, images=image, audio=audio, files=file, videos=video, timeout=timeout or config.timeout)
     request = Request(model=refs[0], messages=[turn], system=system, temperature=temperature, max_tokens=max_tokens,
                       options=video_options(fps, max_frames))
     columns, interrupted = run(request, refs, config, json_output=json_output, use_cache=not no_cache, timeout=timeout)
