@@ -14,9 +14,9 @@ from typing import Literal
 
 # Bump when media preparation changes what a provider is sent for the same file
 # (resizing, re-encoding), so answers about the old rendition are not reused.
-MEDIA_PREPARATION_VERSION = 1
+MEDIA_PREPARATION_VERSION = 2  # 2: audio converted by PyAV (16 kHz mono MP3), video frames
 
-PartKind = Literal["text", "image", "audio", "document"]
+PartKind = Literal["text", "image", "audio", "document", "video"]
 Role = Literal["user", "assistant"]
 
 

@@ -364,7 +364,7 @@ def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | N
     try:
         # closing(): an interrupted answer closes its HTTP stream at once, rather
         # than when the garbage collector finds it (the provider would go on generating).
-        with closing(provider.stream(request)) as events:
+        with closing(provider.stream(_media_for(request))) as events:
             for event in events:
                 _take(event, result, pieces, sink, started)
     except (KeyboardInterrupt, BrokenPipeError, StreamInterrupted) as exc:
@@ -393,6 +393,16 @@ def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | N
         error.answer = result  # type: ignore[attr-defined]
         raise error from None
     return result
+
+
+def _media_for(request: Request) -> Request:
+    """Videos become timestamped frames for a provider that does not take video itself
+    (after the cache key was taken from the request with the video)."""
+    if "video" not in request.media_kinds():
+        return request
+    from . import media
+
+    return media.for_provider(request)
 
 
 def _interruption(exc: BaseException, result: Answer) -> MmcliError:

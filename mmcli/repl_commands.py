@@ -112,6 +112,11 @@ def _audio(repl: Repl, arg: str) -> None:
     _attach(repl, _require_arg(arg, "/audio PATH"), "audio")
 
 
+@command("video", "/video PATH", "Attach a video (path or URL) to your next message; image-only models get frames.")
+def _video(repl: Repl, arg: str) -> None:
+    _attach(repl, _require_arg(arg, "/video PATH"), "video")
+
+
 def _attach(repl: Repl, arg: str, kind: str) -> None:
     import shlex
 
@@ -132,7 +137,7 @@ def _attach(repl: Repl, arg: str, kind: str) -> None:
     waiting = f" ({count} attachments waiting)" if count > 1 else ""
     repl.dim(f"Attached {source}; it goes with your next message{waiting}.")
     if not registry.capabilities(repl.ref).accepts(kind):
-        noun = "images" if kind == "image" else "audio"
+        noun = {"image": "images", "video": "video"}.get(kind, "audio")
         repl.note(f"{repl.ref} cannot take {noun}; switch with /model before you send it.")
 
 

@@ -40,7 +40,15 @@ def assert_data_dir_consistent(data: Path) -> None:
         assert cache.get(SEED_KEY)["text"] == "seeded answer"
 
 
-def substitute(args: list[str], files: dict[str, Path]) -> list[str]:
+@pytest.fixture
+def media_urls():
+    from tests.fakes.media_server import media_server
+
+    with media_server() as served:
+        yield served
+
+
+def substitute(args: list[str], files: dict[str, object]) -> list[str]:
     out = []
     for arg in args:
         for name, path in files.items():
@@ -60,7 +68,9 @@ def test_bad_input(case: Case, request, run_mmcli, mmcli_env, mmcli_cwd, tmp_pat
         pytest.skip("root can read any file, so an unreadable file cannot be staged")
     if case.needs_proc and not Path("/proc/self/mem").exists():
         pytest.skip("no /proc on this system")
-    files = make_all(tmp_path / "files")
+    files: dict[str, object] = dict(make_all(tmp_path / "files"))
+    if any("{http}" in arg for arg in case.args):
+        files["http"] = request.getfixturevalue("media_urls")[0]
     env = {k: v for k, v in mmcli_env.items() if k not in case.drop_env}
     env.update(case.env)
     config = write_config(env, case.config)
@@ -85,6 +95,7 @@ def test_bad_input(case: Case, request, run_mmcli, mmcli_env, mmcli_cwd, tmp_pat
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         assert len(lines) == 1, done.stderr
         assert lines[0].startswith("mmcli: ") and lines[0].rstrip()[-1] in ".?!", lines[0]
-    for secret in ("sk-test-openai-0123456789", "sk-ant-test-0123456789", "AIzaTest0123456789abcdefghijk"):
+    for secret in ("sk-test-openai-0123456789", "sk-ant-test-0123456789", "AIzaTest0123456789abcdefghijk",
+                   "s3cr3t-token"):
         assert secret not in done.stdout + done.stderr
     assert_data_dir_consistent(data)

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import wave
 import zlib
 from collections.abc import Callable, Iterator
@@ -22,7 +23,9 @@ from PIL import Image
 from mmcli import media
 from mmcli.conversation import Part
 from mmcli.errors import EXIT_USAGE, UsageError
-from mmcli.media_limits import PROVIDER_LIMITS
+from mmcli.media import limits as media_limits
+from mmcli.providers.media_limits import BY_PROVIDER as PROVIDER_LIMITS
+from tests.media_samples import AUDIO_FORMATS, audio_file
 
 PROVIDERS = sorted(PROVIDER_LIMITS)
 
@@ -217,8 +220,7 @@ def test_expect_mismatch_names_what_the_file_looks_like(write, data, expect, nee
         (b"<!DOCTYPE html><html><body>Not found</body></html>", "HTML page"),
         (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
         (b"PK\x03\x04" + bytes(40), "ZIP archive"),
-        (m4a_bytes(brand=b"isom", handler=b"vide"), "MP4 video"),
-        (webm_bytes(b"V_VP9"), "WebM video"),
+        (b"\x7fELF" + bytes(60), "executable"),
         (bytes(range(256)) * 4, "unknown type"),
     ],
 )
@@ -333,18 +335,34 @@ def test_heic_needs_a_plugin(write) -> None:
         ("cut-header.wav", wav_bytes()[:20], "truncated"),
         ("no-data.wav", wav_bytes()[:36], "no audio data"),
         ("short-data.wav", wav_bytes()[:400], "shorter than the header declares"),
-        ("cut.flac", flac_bytes()[:20], "truncated"),
-        ("no-frames.flac", flac_bytes()[:42], "no audio frames"),
         ("tag-only.mp3", mp3_bytes()[:20], "no audio"),
         ("no-moov.m4a", m4a_bytes(moov=False), "moov"),
-        ("cut.ogg", opus_bytes()[:30], "truncated"),
+        ("cut.m4a", audio_file("m4a", 2.0)[:3000], "truncated"),
     ],
 )
-def test_broken_audio(write, name, data, needle) -> None:
+def test_broken_audio_is_refused_when_loaded(write, name, data, needle) -> None:
+    """WAV, MP3 and M4A, the commonest, are checked from their headers at load time (no PyAV import)."""
     path = write(name, data)
     with pytest.raises(UsageError) as error:
         media.load(path)
     assert_usage_error(error, path, needle)
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("cut.flac", lambda: audio_file("flac")[:60]),
+        ("cut.ogg", lambda: audio_file("ogg")[:30]),
+        ("headers-only.webm", lambda: webm_bytes()),
+        ("fake.aiff", aiff_bytes),
+    ],
+)
+def test_broken_audio_is_refused_by_pyav_when_prepared(write, name, make) -> None:
+    """Other formats load on their magic number; PyAV refuses them, one sentence, before anything is sent."""
+    part = media.load(write(name, make()), expect="audio")
+    with pytest.raises(UsageError) as error:
+        media.prepare(part, "gemini")
+    assert_usage_error(error, name, "could not be decoded as audio")
 
 
 def test_wav_with_streaming_placeholder_size_is_accepted(write) -> None:
@@ -365,7 +383,7 @@ def test_legacy_8bit_text_is_text() -> None:
 
 
 def test_file_over_the_input_cap(write, monkeypatch) -> None:
-    monkeypatch.setattr(media, "MAX_INPUT_BYTES", 1000)
+    monkeypatch.setattr(media_limits, "MAX_INPUT_BYTES", 1000)
     path = write("huge.wav", wav_bytes())
     with pytest.raises(UsageError) as error:
         media.load(path)
@@ -440,7 +458,7 @@ def test_url_404_is_a_clear_error(http_root) -> None:
 def test_url_over_the_input_cap(http_root, monkeypatch) -> None:
     base, root = http_root
     (root / "big.wav").write_bytes(wav_bytes())
-    monkeypatch.setattr(media, "MAX_INPUT_BYTES", 1000)
+    monkeypatch.setattr(media_limits, "MAX_INPUT_BYTES", 1000)
     with pytest.raises(UsageError) as error:
         media.load(f"{base}/big.wav")
     assert_usage_error(error, f"{base}/big.wav", "too large")
@@ -598,10 +616,9 @@ def noise_png(size: tuple[int, int], mode: str) -> bytes:
 def test_image_over_the_byte_limit_is_reencoded_smaller(monkeypatch, mode, expected) -> None:
     limit = 150_000
     tight = dataclasses.replace(PROVIDER_LIMITS["anthropic"], max_image_bytes=limit)
-    monkeypatch.setitem(PROVIDER_LIMITS, "anthropic", tight)
     part = Part(kind="image", data=noise_png((300, 200), mode), mime_type="image/png", source="noise.png")
     assert len(part.data) > limit
-    prepared = media.prepare(part, "anthropic")
+    prepared = media.prepare(part, tight)
     assert len(prepared.data) <= limit and prepared.mime_type == expected
 
 
@@ -637,58 +654,59 @@ def audio_part(data: bytes) -> Part:
 
 
 def test_openai_takes_wav_and_mp3_as_they_are() -> None:
-    for data in (wav_bytes(), mp3_bytes()):
+    for data in (audio_file("wav"), audio_file("mp3")):
         part = audio_part(data)
         assert media.prepare(part, "openai") is part
 
 
 def test_gemini_takes_its_formats_with_its_spelling() -> None:
-    for data in (wav_bytes(), flac_bytes(), opus_bytes(), adts_bytes(), aiff_bytes()):
-        part = audio_part(data)
-        assert media.prepare(part, "gemini") is part
-    mp3 = audio_part(mp3_bytes())
+    for ext in ("wav", "flac", "ogg", "aac", "aiff"):
+        part = audio_part(audio_file(ext))
+        assert media.prepare(part, "gemini") is part, ext
+    mp3 = audio_part(audio_file("mp3"))
     prepared = media.prepare(mp3, "gemini")
     assert (prepared.mime_type, prepared.data) == ("audio/mp3", mp3.data)
-    assert media.prepare(audio_part(adts_bytes()), "vertex").mime_type == "audio/x-aac"
-    m4a = audio_part(m4a_bytes())
+    assert media.prepare(audio_part(audio_file("aac")), "vertex").mime_type == "audio/x-aac"
+    m4a = audio_part(audio_file("m4a"))
     assert media.prepare(m4a, "vertex") is m4a
 
 
-def test_conversion_without_ffmpeg_says_ffmpeg_is_needed(monkeypatch) -> None:
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
-    part = Part(kind="audio", data=flac_bytes(), mime_type="audio/flac", source="talk.flac")
-    with pytest.raises(UsageError) as error:
-        media.prepare(part, "openai")
-    assert_usage_error(error, "talk.flac", "ffmpeg", "OpenAI")
-
-
-def test_conversion_runs_ffmpeg_when_present(tmp_path, monkeypatch) -> None:
-    converted = tmp_path / "converted.mp3"
-    converted.write_bytes(mp3_bytes())
-    fake = tmp_path / "bin" / "ffmpeg"
-    fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "{converted}" "$last"\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    part = Part(kind="audio", data=webm_bytes(), mime_type="audio/webm", source="memo.webm")
+@pytest.mark.parametrize("ext", ["m4a", "webm", "flac", "ogg", "mka", "aiff", "aac"])
+def test_conversion_needs_no_system_ffmpeg(ext, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg, nor anything else, on PATH
+    part = Part(kind="audio", data=audio_file(ext, 2.0), mime_type=AUDIO_FORMATS[ext][3], source=f"memo.{ext}")
     prepared = media.prepare(part, "openai")
-    assert (prepared.mime_type, prepared.data, prepared.source) == ("audio/mpeg", converted.read_bytes(), "memo.webm")
-    assert media.prepare(part, "gemini").mime_type == "audio/mp3"
+    assert (prepared.mime_type, prepared.source) == ("audio/mpeg", f"memo.{ext}")
+    assert media.sniff(prepared.data).mime_type == "audio/mpeg"
+    from tests.media_samples import decoded_seconds
+
+    assert abs(decoded_seconds(prepared.data) - 2.0) < 0.1
+    assert media.prepare(part, "gemini").mime_type in ("audio/mp3", AUDIO_FORMATS[ext][3].replace("mpeg", "mp3"))
 
 
-def test_failing_ffmpeg_is_a_usage_error(tmp_path, monkeypatch) -> None:
-    fake = tmp_path / "ffmpeg"
-    fake.write_text("#!/bin/sh\necho 'Invalid data found when processing input' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
-    part = Part(kind="audio", data=flac_bytes(), mime_type="audio/flac", source="bad.flac")
+def test_to_pcm_gives_16_bit_mono_at_the_rate_asked() -> None:
+    from mmcli.media import audio
+
+    for ext in ("mp3", "m4a", "ogg", "webm", "wav"):
+        part = audio_part(audio_file(ext, 1.5))
+        for rate in (16_000, 24_000):
+            pcm = audio.to_pcm(part, rate)
+            assert abs(len(pcm) / 2 / rate - 1.5) < 0.06, (ext, rate)
+
+
+def test_to_pcm_takes_a_path_too(tmp_path) -> None:
+    from mmcli.media import audio
+
+    path = tmp_path / "voice.m4a"
+    path.write_bytes(audio_file("m4a", 1.0))
+    assert abs(len(audio.to_pcm(path, 16_000)) / 32_000 - 1.0) < 0.06
     with pytest.raises(UsageError) as error:
-        media.prepare(part, "openai")
-    assert_usage_error(error, "bad.flac", "Invalid data")
+        audio.to_pcm(tmp_path / "nowhere.mp3", 16_000)
+    assert_usage_error(error, "nowhere.mp3", "does not exist")
 
 
 def test_transcription_accepts_more_formats() -> None:
-    part = audio_part(m4a_bytes())
+    part = audio_part(audio_file("m4a"))
     assert media.prepare(part, "openai", purpose="transcription") is part
 
 
@@ -723,7 +741,256 @@ def test_unknown_provider() -> None:
         media.prepare(audio_part(wav_bytes()), "nosuch")
 
 
-def test_importing_media_does_not_import_pillow() -> None:
-    code = "import sys, mmcli.media; assert 'PIL' not in sys.modules and 'urllib.request' not in sys.modules"
+def test_importing_media_does_not_import_pillow_pyav_or_urllib() -> None:
+    code = "import sys, mmcli.media; assert not {'PIL', 'av', 'urllib.request'} & set(sys.modules), sys.modules"
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+# --------------------------------------------------------------------------
+# Phone photos: HEIC through pillow-heif, AVIF through Pillow itself
+
+
+def test_heic_photo_is_read_and_converted_for_providers_without_heic(write) -> None:
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(Image.new("RGB", (96, 64), (30, 140, 90))).save(buffer, quality=80)
+    part = media.load(write("IMG_0001.HEIC", buffer.getvalue()), expect="image")
+    assert part.mime_type == "image/heic"
+    assert media.prepare(part, "gemini") is part  # Gemini takes HEIC as it is
+    for provider in ("openai", "anthropic"):
+        prepared = media.prepare(part, provider)
+        assert prepared.mime_type == "image/jpeg"
+        with Image.open(io.BytesIO(prepared.data)) as image:
+            assert image.size == (96, 64)
+
+
+def test_avif_photo_is_read_and_converted(write) -> None:
+    part = media.load(write("photo.avif", image_bytes("AVIF", (80, 60))), expect="image")
+    assert part.mime_type == "image/avif"
+    prepared = media.prepare(part, "openai")
+    assert prepared.mime_type == "image/jpeg" and media.image_size(prepared) == (80, 60)
+
+
+# --------------------------------------------------------------------------
+# Video
+
+
+@pytest.fixture(scope="module")
+def clip() -> bytes:
+    from tests.media_samples import video_file
+
+    return video_file("mp4", seconds=3.0)
+
+
+@pytest.mark.parametrize("ext", ["mp4", "webm", "mov", "mkv", "avi"])
+def test_videos_load_as_video_whatever_their_name(write, ext) -> None:
+    from tests.media_samples import VIDEO_FORMATS, video_file
+
+    part = media.load(write("clip.bin", video_file(ext, seconds=2.0)), expect="video")
+    assert (part.kind, part.mime_type) == ("video", VIDEO_FORMATS[ext][3])
+
+
+def test_a_video_given_where_an_image_is_expected_says_so(write, clip) -> None:
+    path = write("clip.png", clip)
+    with pytest.raises(UsageError) as error:
+        media.load(path, expect="image")
+    assert_usage_error(error, path, "is not an image", "MP4 video")
+
+
+def test_frames_are_sampled_once_a_second_with_their_timestamps(clip) -> None:
+    from mmcli.media import video
+
+    part = Part(kind="video", data=clip, mime_type="video/mp4", source="clip.mp4")
+    taken = video.frames(part)
+    assert [stamp for stamp, _ in taken] == [0.0, 1.0, 2.0]
+    reds = []
+    for _, data in taken:
+        with Image.open(io.BytesIO(data)) as image:
+            reds.append(image.convert("RGB").getpixel((10, 10))[0])
+    # The clip's red channel is 40 x the second it is in: each frame is from its own second.
+    assert [round(red / 40) for red in reds] == [0, 1, 2]
+
+
+def test_sample_times_spread_over_long_videos() -> None:
+    from mmcli.media.video import sample_times
+
+    assert sample_times(3.0, 1.0, 60) == [0.0, 1.0, 2.0]
+    assert sample_times(2.5, 2.0, 60) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    long = sample_times(600.0, 1.0, 60)
+    assert len(long) == 60 and long[1] == 10.0 and long[-1] == 590.0
+    assert sample_times(0.0, 1.0, 60) == [0.0]
+
+
+def test_for_provider_turns_a_video_into_timestamped_frames_for_image_models(clip) -> None:
+    from mmcli.conversation import Message, ModelRef, Request
+
+    video_part = Part(kind="video", data=clip, mime_type="video/mp4", source="clip.mp4")
+    turn = Message("user", [Part.of_text("What happens?"), video_part])
+    request = Request(ModelRef("openai", "gpt-4o-mini"), [turn], options={media.MAX_FRAMES_OPTION: 2})
+    sent = media.for_provider(request)
+    kinds = [p.kind for p in sent.messages[0].parts]
+    assert kinds == ["text", "text", "text", "image", "text", "image"]
+    texts = [p.text for p in sent.messages[0].parts if p.kind == "text"]
+    assert "clip.mp4" in texts[1] and "2 frames" in texts[1]
+    assert texts[2:] == ["[0:00]", "[0:01.5]"]
+    assert request.messages[0].parts[1] is video_part  # the stored turn keeps the video itself
+    native = Request(ModelRef("gemini", "gemini-2.5-flash"), [turn])
+    assert media.for_provider(native) is native
+    assert media.prepare(video_part, "gemini") is video_part
+
+
+def test_vertex_refuses_a_video_beyond_its_inline_limit(clip) -> None:
+    small = dataclasses.replace(PROVIDER_LIMITS["vertex"], max_request_bytes=1000)
+    part = Part(kind="video", data=clip, mime_type="video/mp4", source="clip.mp4")
+    with pytest.raises(UsageError) as error:
+        media.prepare(part, small)
+    assert_usage_error(error, "clip.mp4", "Vertex AI", "inline")
+    large = dataclasses.replace(PROVIDER_LIMITS["gemini"], max_request_bytes=1000)
+    assert media.prepare(part, large) is part  # Gemini uploads it instead
+    media.fits_request([part], large)
+
+
+def test_broken_video_is_one_sentence(clip) -> None:
+    from mmcli.media import video
+
+    part = Part(kind="video", data=clip[: len(clip) // 3], mime_type="video/mp4", source="cut.mp4")
+    with pytest.raises(UsageError) as error:
+        video.frames(part)
+    assert_usage_error(error, "cut.mp4", "could not be decoded as a video")
+
+
+# --------------------------------------------------------------------------
+# Hostile sources: pipes, devices, directories, slow or redirecting servers, tokens in URLs
+
+
+def test_named_fifo_is_refused_without_blocking(tmp_path) -> None:
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError) as error:
+        media.load(str(fifo))  # would block forever in open() if it were opened
+    assert_usage_error(error, "photo.png", "named pipe")
+
+
+def test_devices_are_refused_at_once() -> None:
+    with pytest.raises(UsageError) as error:
+        media.load("/dev/zero", expect="audio")
+    assert_usage_error(error, "/dev/zero", "device")
+
+
+def test_process_substitution_is_read(tmp_path) -> None:
+    data = image_bytes("PNG")
+    reader, writer = os.pipe()
+    threading.Thread(target=lambda: (os.write(writer, data), os.close(writer)), daemon=True).start()
+    try:
+        part = media.load(f"/dev/fd/{reader}", expect="image")
+    finally:
+        os.close(reader)
+    assert part.data == data
+
+
+def test_an_endless_stream_of_non_media_is_refused_after_its_first_bytes() -> None:
+    class Endless(io.RawIOBase):
+        served = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+            buffer[:] = bytes(len(buffer))
+            self.served += len(buffer)
+            return len(buffer)
+
+    stream = Endless()
+    with pytest.raises(UsageError) as error:
+        media.load("-", stdin=io.BufferedReader(stream), expect="audio")
+    assert_usage_error(error, "stdin", "is not an audio file")
+    assert stream.served < 1024 * 1024
+
+
+def test_a_directory_suggests_its_files(tmp_path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    with pytest.raises(UsageError) as error:
+        media.load(str(photos), expect="image")
+    assert_usage_error(error, f"give {photos}/* instead")
+
+
+def test_malformed_url_is_a_sentence() -> None:
+    with pytest.raises(UsageError) as error:
+        media.load("http://[::1/x.png")
+    assert_usage_error(error, "not a valid URL")
+
+
+class ScriptedHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path.startswith("/loop"):
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+        elif self.path.startswith("/to-ftp"):
+            self.send_response(302)
+            self.send_header("Location", "ftp://127.0.0.1/secret.png")
+            self.end_headers()
+        elif self.path.startswith("/slow"):
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            try:
+                for byte in image_bytes("PNG"):
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass
+        else:
+            body = image_bytes("PNG")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+
+@pytest.fixture
+def scripted(monkeypatch) -> Iterator[str]:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ScriptedHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_trickling_server_is_cut_at_the_overall_deadline(scripted) -> None:
+    with pytest.raises(UsageError) as error:
+        media.load(f"{scripted}/slow.png", timeout=0.5)
+    assert_usage_error(error, "did not arrive within 0.5 s")
+
+
+def test_a_redirect_loop_is_one_sentence(scripted) -> None:
+    with pytest.raises(UsageError) as error:
+        media.load(f"{scripted}/loop")
+    assert_usage_error(error, "redirects in a loop")
+
+
+def test_a_redirect_to_ftp_is_not_followed(scripted) -> None:
+    with pytest.raises(UsageError) as error:
+        media.load(f"{scripted}/to-ftp")
+    assert_usage_error(error, "ftp", "only http(s)")
+
+
+def test_query_strings_never_reach_the_part(scripted) -> None:
+    url = f"{scripted}/cat.png?X-Amz-Signature=abc123&token=s3cr3t#frag"
+    part = media.load(url, expect="image")
+    assert part.source == f"{scripted}/cat.png"
+    with pytest.raises(UsageError) as error:
+        media.load(f"{scripted}/loop?sig=s3cr3t")
+    assert "s3cr3t" not in str(error.value)

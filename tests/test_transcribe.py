@@ -23,13 +23,13 @@ BYTES_PER_SECOND = RATE * 2
 SRT = "1\n00:00:00,000 --> 00:00:01,500\nGuten Tag.\n\n2\n00:00:01,500 --> 00:00:03,000\nWie geht's?\n"
 
 
-def write_wav(path: Path, seconds: int) -> Path:
-    """A staircase: the sample level is 100 x the second it is in, so each second is recognisable."""
+def write_wav(path: Path, seconds: int, base: int = 0) -> Path:
+    """A staircase: the sample level is base + 100 x the second it is in, so each second is recognisable."""
     with wave.open(str(path), "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(2)
         writer.setframerate(RATE)
-        writer.writeframes(b"".join(struct.pack("<h", 100 * s) * RATE for s in range(seconds)))
+        writer.writeframes(b"".join(struct.pack("<h", base + 100 * s) * RATE for s in range(seconds)))
     return path
 
 
@@ -252,15 +252,73 @@ def test_bad_input_and_missing_keys(run_mmcli, mmcli_env, mmcli_cwd, wav):
     assert done.returncode == 3 and "OPENAI_API_KEY" in done.stderr
 
 
-def test_long_mp3_without_ffmpeg_is_a_clear_usage_error(run_mmcli, mmcli_env, mmcli_cwd, tmp_path, fake_openai):
-    frame = b"\xff\xfb\x90\x64" + bytes(413)  # MPEG-1 Layer III, 128 kbit/s, 44.1 kHz: 417 bytes a frame
-    (mmcli_cwd / "show.mp3").write_bytes(frame * 40)
+# Pauses where a 10-second limit would otherwise cut mid-tone: the cuts land in their middles.
+PAUSES = ((8.6, 9.0), (17.4, 17.8))
+CUTS = (8.8, 17.6)
+
+
+def answer_with_piece_length(fake) -> None:
+    """Answer each transcription with one cue from 0.5 s to 0.5 s before the end of
+    the audio received, decoded whatever its format (what a real server hears)."""
+    from tests.media_samples import decoded_seconds
+
+    def serve(request, exchange) -> None:
+        upload = request.form["file"]
+        seconds = decoded_seconds(upload.data)
+        start, end = 0.5, seconds - 0.5
+        stamp = lambda t: f"00:00:{int(t):02d},{round(t * 1000) % 1000:03d}"  # noqa: E731
+        body = f"1\n{stamp(start)} --> {stamp(end)}\n{upload.content_type} {seconds:.2f} s\n\n"
+        exchange.send(200, body.encode(), "text/plain; charset=utf-8")
+
+    fake._transcription = serve
+
+
+def srt_times(text: str) -> list[tuple[float, float]]:
+    import re
+
+    def seconds(stamp: str) -> float:
+        hours, minutes, rest = stamp.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest.replace(",", "."))
+
+    return [(seconds(a), seconds(b)) for a, b in re.findall(r"(\S+) --> (\S+)", text)]
+
+
+@pytest.mark.parametrize("ext", ["mp3", "m4a", "ogg", "webm"])
+def test_long_compressed_audio_is_split_at_pauses_without_a_system_ffmpeg(
+    run_mmcli, mmcli_env, fake_openai, mmcli_cwd, tmp_path, ext
+):
+    from tests.media_samples import audio_file
+
+    (mmcli_cwd / f"show.{ext}").write_bytes(audio_file(ext, 25.0, PAUSES))
+    answer_with_piece_length(fake_openai)
     empty = tmp_path / "bin"
     empty.mkdir()
-    env = {**mmcli_env, "MMCLI_TRANSCRIBE_MAX_BYTES": "4000", "PATH": str(empty)}
-    done = run_mmcli(["transcribe", "show.mp3"], env)
-    assert done.returncode == 2
-    assert "ffmpeg" in done.stderr and "Traceback" not in done.stderr
+    env = {**mmcli_env, "MMCLI_TRANSCRIBE_MAX_SECONDS": "10", "PATH": str(empty)}  # no ffmpeg anywhere
+    done = run_mmcli(["transcribe", f"show.{ext}", "-m", "whisper-1", "--format", "srt"], env)
+    assert done.returncode == 0, done.stderr
+    sent = uploads(fake_openai)
+    assert len(sent) == 3
+    assert {r.form["file"].content_type for r in sent} == {"audio/mpeg"}  # pieces re-encoded as MP3
+    assert all(r.form["file"].filename.endswith(".mp3") for r in sent)
+    # Each piece's cue is shifted by where that piece starts: the cut points, in the pauses.
+    starts = [0.0, *CUTS]
+    cues = srt_times(done.stdout)
+    assert len(cues) == 3
+    for (begin, end), offset, piece_end in zip(cues, starts, [*CUTS, 25.0], strict=True):
+        assert abs(begin - (offset + 0.5)) < 0.08, done.stdout
+        assert abs(end - (piece_end - 0.5)) < 0.08, done.stdout
+    assert "Transcribed 3 of 3 pieces of show." in done.stderr
+
+
+def test_broken_compressed_audio_is_one_sentence(run_mmcli, mmcli_env, fake_openai, mmcli_cwd):
+    from tests.media_samples import audio_file
+
+    data = audio_file("m4a", 3.0)
+    (mmcli_cwd / "cut.m4a").write_bytes(data[: len(data) // 3])
+    env = {**mmcli_env, "MMCLI_TRANSCRIBE_MAX_SECONDS": "1"}
+    done = run_mmcli(["transcribe", "cut.m4a", "-m", "whisper-1"], env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("mmcli: cut.m4a") and done.stderr.count("\n") == 1
     assert not uploads(fake_openai)
 
 
@@ -268,17 +326,34 @@ def test_long_mp3_without_ffmpeg_is_a_clear_usage_error(run_mmcli, mmcli_env, mm
 
 
 def test_wav_pieces_cover_the_recording_exactly(tmp_path, monkeypatch):
-    data = write_wav(tmp_path / "a.wav", 7).read_bytes()
+    data = write_wav(tmp_path / "a.wav", 7, base=1000).read_bytes()  # loud throughout: no pause to move to
     part = Part(kind="audio", data=data, mime_type="audio/wav", source="a.wav")
     monkeypatch.setenv(chunking.MAX_BYTES_ENV, str(3 * BYTES_PER_SECOND + 44))
     with chunking.plan(part, chunking.limits_for("openai", "whisper-1")) as plan:
         assert plan.duration_s == 7.0
         assert [(p.offset_s, p.duration_s) for p in plan.pieces] == [(0.0, 3.0), (3.0, 3.0), (6.0, 1.0)]
         pieces = [p.read() for p in plan.pieces]
-    assert [wav_facts(p.data) for p in pieces] == [(3.0, 0), (3.0, 300), (1.0, 600)]
+    assert [wav_facts(p.data) for p in pieces] == [(3.0, 1000), (3.0, 1300), (1.0, 1600)]
     monkeypatch.delenv(chunking.MAX_BYTES_ENV)
     with chunking.plan(part, chunking.limits_for("openai", "whisper-1")) as plan:
         assert len(plan.pieces) == 1 and plan.pieces[0].read() is part  # fits: sent untouched
     monkeypatch.setenv(chunking.MAX_BYTES_ENV, "lots")
     with pytest.raises(Exception, match="must be a positive number"):
         chunking.limits_for("openai", "whisper-1")
+
+
+def test_wav_cuts_move_to_the_pause_before_each_boundary(tmp_path, monkeypatch):
+    from tests.media_samples import audio_file, tone
+
+    data = audio_file("wav", 25.0, PAUSES)
+    part = Part(kind="audio", data=data, mime_type="audio/wav", source="a.wav")
+    monkeypatch.setenv(chunking.MAX_SECONDS_ENV, "10")
+    with chunking.plan(part, chunking.limits_for("openai", "whisper-1")) as plan:
+        offsets = [p.offset_s for p in plan.pieces]
+        assert plan.duration_s == 25.0
+    assert offsets[0] == 0.0 and [abs(a - b) < 0.02 for a, b in zip(offsets[1:], CUTS, strict=True)] == [True] * 2
+    # Without a pause near the boundary (a steady tone), the cut stays on the boundary.
+    steady = Part(kind="audio", data=audio_file("wav", 25.0), mime_type="audio/wav", source="b.wav")
+    with chunking.plan(steady, chunking.limits_for("openai", "whisper-1")) as plan:
+        assert [p.offset_s for p in plan.pieces] == [0.0, 10.0, 20.0]
+    assert len(tone(1.0, 8000)) == 16000

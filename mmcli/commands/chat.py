@@ -11,8 +11,10 @@ from .common import (
     AudioOption,
     FallbackOption,
     FileOption,
+    FpsOption,
     ImageOption,
     JsonOption,
+    MaxFramesOption,
     MaxTokensOption,
     ModelOption,
     NoCacheOption,
@@ -20,6 +22,8 @@ from .common import (
     SystemOption,
     TemperatureOption,
     TimeoutOption,
+    VideoOption,
+    video_options,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +40,8 @@ Examples:
   mmcli chat -m gemini:gemini-2.5-flash "Hello" > answer.md
 
   mmcli chat -i diagram.png -a question.mp3 "Answer the spoken question"
+
+  mmcli chat -v clip.mp4 "What happens after the dog enters?"
 
   mmcli chat -S trip-planning "And in March?"
 
@@ -55,6 +61,9 @@ def chat(
     image: ImageOption = None,
     audio: AudioOption = None,
     file: FileOption = None,
+    video: VideoOption = None,
+    fps: FpsOption = None,
+    max_frames: MaxFramesOption = None,
     session: Annotated[
         str | None, typer.Option("-S", "--session", help="Named session: created, or resumed with its history.")
     ] = None,
@@ -77,10 +86,10 @@ def chat(
 
         raise UsageError("Give either -S NAME (a named session) or -c (the most recent one), not both.")
     config = config_module.load()
-    stdin_is_a_file = "-" in [*(image or []), *(audio or []), *(file or [])]
+    stdin_is_a_file = "-" in [*(image or []), *(audio or []), *(file or []), *(video or [])]
     piped = read_piped_text() if stdin_is_piped() and not stdin_is_a_file else None
     text = combine_prompt(prompt, piped)
-    if not text and not (image or audio or file):
+    if not text and not (image or audio or file or video):
         if prompt is None and piped is None and stdout_is_terminal():
             from ..repl import run_repl
 
@@ -98,7 +107,10 @@ def chat(
         system=system,
         temperature=temperature,
         max_tokens=max_tokens,
-        attachments={"images": image, "audio": audio, "files": file},
+        attachments={
+            "images": image, "audio": audio, "files": file, "videos": video, "timeout": timeout or config.timeout
+        },
+        options=video_options(fps, max_frames),
         session=session,
         continue_=continue_,
         stream=not no_stream,
@@ -128,6 +140,7 @@ def one_shot(
     json_output: bool,
     fallback: list[str] | None,
     timeout: float | None,
+    options: dict[str, object] | None = None,
 ) -> None:
     """One question, one answer. The question is in the session before the request
     leaves and the answer is kept as it grows, so no ending (an error, Ctrl-C,
@@ -156,6 +169,7 @@ def one_shot(
             system=system,
             temperature=temperature,
             max_tokens=max_tokens,
+            options=dict(options or {}),
         )
         registry.check_accepts(ref, turn.media_kinds())  # earlier turns: fit_to_model leaves out what it cannot take
         request = engine.fit_options(request, engine.warn, strict=True)

@@ -39,6 +39,21 @@ AudioOption = Annotated[list[str] | None, typer.Option("-a", "--audio", metavar=
 FileOption = Annotated[
     list[str] | None, typer.Option("--file", metavar="PATH", help="Document such as a PDF; repeatable.")
 ]
+VideoOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-v", "--video", metavar="PATH",
+        help="Video (path, URL or - for stdin): Gemini watches it, other models get frames.",
+    ),
+]
+FpsOption = Annotated[
+    float | None,
+    typer.Option("--fps", metavar="N", min=0.01, max=30, help="Video frames a second for image-only models (default 1)."),
+]
+MaxFramesOption = Annotated[
+    int | None,
+    typer.Option("--max-frames", metavar="N", min=1, max=100, help="Most frames sent of a video (default 60)."),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the answer.")]
 NoStreamOption = Annotated[bool, typer.Option("--no-stream", help="Wait for the whole answer, then print it.")]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")]
@@ -138,31 +153,48 @@ def user_message(
     images: list[str] | None = None,
     audio: list[str] | None = None,
     files: list[str] | None = None,
+    videos: list[str] | None = None,
+    timeout: float | None = None,
 ) -> Message:
-    """A user turn: the text and every attachment, loaded and checked."""
+    """A user turn: the text and every attachment, loaded and checked (a URL's download within ``timeout``)."""
     from ..conversation import Message, Part
 
     parts = [Part.of_text(text)] if text else []
     sources = [("image", s) for s in images or ()] + [("audio", s) for s in audio or ()]
-    sources += [("document", s) for s in files or ()]
+    sources += [("document", s) for s in files or ()] + [("video", s) for s in videos or ()]
     if sources:
         from .. import media
 
-        parts += [_attachment(media, kind, source) for kind, source in sources]
+        parts += [_attachment(media, kind, source, timeout) for kind, source in sources]
     return Message(role="user", parts=parts)
 
 
-def _attachment(media, kind: str, source: str):  # type: ignore[no-untyped-def]
-    """-a and --file take one kind; -i takes an image or a PDF (`mmcli chat -i report.pdf`)."""
+def _attachment(media, kind: str, source: str, timeout: float | None = None):  # type: ignore[no-untyped-def]
+    """-a, -v and --file take one kind; -i takes an image or a PDF (`mmcli chat -i report.pdf`)."""
     from ..errors import UsageError
 
     if kind != "image":
-        return media.load(source, expect=kind)
-    part = media.load(source)
+        return media.load(source, expect=kind, timeout=timeout)
+    part = media.load(source, timeout=timeout)
     if part.kind not in ("image", "document"):
-        name = "stdin" if source == "-" else source
-        raise UsageError(f"{name} is not an image or a PDF document (it looks like audio); attach it with -a.")
+        name = media.sources.display_name(source)
+        flag = "-v" if part.kind == "video" else "-a"
+        raise UsageError(
+            f"{name} is not an image or a PDF document (it looks like {part.kind}); attach it with {flag}."
+        )
     return part
+
+
+def video_options(fps: float | None, max_frames: int | None) -> dict[str, object]:
+    """How videos become frames, as request options (so the cache key covers them)."""
+    from ..media import FPS_OPTION, MAX_FRAMES_OPTION
+
+    options: dict[str, object] = {}
+    if fps is not None:
+        options[FPS_OPTION] = fps
+    if max_frames is not None:
+        options[MAX_FRAMES_OPTION] = max_frames
+    return options
 
 
 def resolve_models(specs: list[str] | None, config: Config) -> list[ModelRef]:

@@ -11,13 +11,16 @@ from ..errors import exits_cleanly
 from .common import (
     AudioOption,
     FileOption,
+    FpsOption,
     ImageOption,
     JsonOption,
+    MaxFramesOption,
     MaxTokensOption,
     NoCacheOption,
     SystemOption,
     TemperatureOption,
     TimeoutOption,
+    VideoOption,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +67,9 @@ def compare(
     image: ImageOption = None,
     audio: AudioOption = None,
     file: FileOption = None,
+    video: VideoOption = None,
+    fps: FpsOption = None,
+    max_frames: MaxFramesOption = None,
     no_cache: NoCacheOption = False,
     json_output: JsonOption = False,
     timeout: TimeoutOption = None,
@@ -81,6 +87,8 @@ def compare(
 
       mmcli compare "What is in this picture?" -i street.jpg -m gpt-4o -m claude-sonnet-4-5
 
+      mmcli compare "What happens?" -v clip.mp4 -m gemini-2.5-flash -m gpt-4o    (Gemini watches, GPT gets frames)
+
       mmcli compare "Summarise" < notes.txt    (every provider with a key set, default model each)
 
       mmcli compare "Haiku about rain" -m gpt-4o-mini -m sonar --json | jq '.results[] | {model, total_s}'
@@ -91,18 +99,26 @@ def compare(
     from .. import config as config_module
     from ..conversation import Request
     from ..errors import UsageError
-    from .common import check_temperature, combine_prompt, read_piped_text, stdin_is_piped, user_message
+    from .common import (
+        check_temperature,
+        combine_prompt,
+        read_piped_text,
+        stdin_is_piped,
+        user_message,
+        video_options,
+    )
 
     check_temperature(temperature)
     config = config_module.load()
     refs = _models(model, config)
-    stdin_media = "-" in (image or []) + (audio or []) + (file or [])
+    stdin_media = "-" in (image or []) + (audio or []) + (file or []) + (video or [])
     piped = read_piped_text() if stdin_is_piped() and not stdin_media else None
     text = combine_prompt(prompt, piped)
-    if not text and not (image or audio or file):
+    if not text and not (image or audio or file or video):
         raise UsageError('The prompt is empty; give one, e.g. mmcli compare "Hello" -m A -m B, or pipe text in.')
-    turn = user_message(text, images=image, audio=audio, files=file)
-    request = Request(model=refs[0], messages=[turn], system=system, temperature=temperature, max_tokens=max_tokens)
+    turn = user_message(text, images=image, audio=audio, files=file, videos=video, timeout=timeout or config.timeout)
+    request = Request(model=refs[0], messages=[turn], system=system, temperature=temperature, max_tokens=max_tokens,
+                      options=video_options(fps, max_frames))
     columns, interrupted = run(
         request, refs, config, json_output=json_output, use_cache=not no_cache, timeout=timeout, started=started
     )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..conversation import Part, Request
+from . import media_limits
 from .base import (
     ERROR,
     LENGTH,
@@ -32,6 +33,7 @@ class AnthropicProvider(SdkProvider):
     name = "anthropic"
     sdk_module = "anthropic"
     key_variable = "ANTHROPIC_API_KEY"
+    media_limits = media_limits.ANTHROPIC
     temperature_range = (0.0, 1.0)
 
     def client(self) -> Any:

@@ -74,6 +74,8 @@ class Capabilities:
     context_tokens: int = 128_000
 
     def accepts(self, kind: str) -> bool:
+        if kind == "video":  # Gemini takes it itself; every other vision model gets its frames as images
+            return self.image
         return kind == "text" or bool(getattr(self, kind, False))
 
     def kinds(self) -> list[str]:

@@ -3,11 +3,13 @@ Ollama (OLLAMA_HOST + /v1) and any other base URL (MMCLI_COMPAT_BASE_URL)."""
 
 from __future__ import annotations
 
+from . import media_limits
 from .openai import OpenAIProvider
 
 
 class CompatProvider(OpenAIProvider):
     name = "compat"
+    media_limits = media_limits.COMPAT
     key_variable = "MMCLI_COMPAT_API_KEY"
     max_tokens_field = "max_tokens"
     # Local servers ignore the key, but the SDK insists on having one.
@@ -17,5 +19,6 @@ class CompatProvider(OpenAIProvider):
 
 class OllamaProvider(CompatProvider):
     name = "ollama"
+    media_limits = media_limits.OLLAMA
     key_variable = None  # type: ignore[assignment]
     placeholder_key = "ollama"

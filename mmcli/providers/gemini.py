@@ -8,6 +8,7 @@ from contextlib import closing
 from typing import Any
 
 from ..conversation import Message, Part, Request
+from . import media_limits
 from .base import (
     BLOCKED,
     ERROR,
@@ -32,6 +33,7 @@ class GeminiProvider(SdkProvider):
     name = "gemini"
     sdk_module = "google.genai"
     key_variable = "GOOGLE_API_KEY"
+    media_limits = media_limits.GEMINI
 
     def http_options(self) -> Any:
         from google.genai import types
@@ -62,7 +64,26 @@ class GeminiProvider(SdkProvider):
         if part.kind == "text":
             return {"text": part.text}
         part = media[part.sha256]
+        if part.kind == "video" and self.media_limits.video_upload and len(part.data) > self.inline_limit():
+            return {"file_data": self.uploaded(part)}
         return {"inline_data": {"mime_type": part.mime_type, "data": part.data}}
+
+    def inline_limit(self) -> int:
+        from ..media.video import inline_limit
+
+        return inline_limit(self.media_limits)
+
+    def uploaded(self, part: Part) -> dict[str, str]:
+        """A video too large to go inline, through the Files API (it expires there after 48 hours)."""
+        import sys
+
+        from ..media.sources import display_name, mb
+        from ..transcription.gemini import upload
+
+        if sys.stderr.isatty():
+            print(f"Uploading {display_name(part.source)} ({mb(len(part.data))}) to {self.name}...", file=sys.stderr)
+        found = upload(self.client(), part, self.settings.timeout)
+        return {"file_uri": found.uri, "mime_type": found.mime_type or part.mime_type}
 
     def generation_config(self, request: Request) -> dict[str, Any]:
         config: dict[str, Any] = {}
@@ -158,6 +179,7 @@ def finish_of(finish_reason: str | None, block_reason: str | None, resolved_mode
 
 class VertexProvider(GeminiProvider):
     name = "vertex"
+    media_limits = media_limits.VERTEX
     key_variable = "VERTEX_API_KEY"
 
     def client(self) -> Any:

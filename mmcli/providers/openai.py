@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from ..conversation import Part, Request
+from . import media_limits
 from .base import (
     BLOCKED,
     ERROR,
@@ -38,6 +39,7 @@ class OpenAIProvider(SdkProvider):
     name = "openai"
     sdk_module = "openai"
     key_variable = "OPENAI_API_KEY"
+    media_limits = media_limits.OPENAI
     # Newer OpenAI models reject `max_tokens`; compatible servers often only know it.
     max_tokens_field = "max_completion_tokens"
     placeholder_key: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import media_limits
 from .openai import OpenAIProvider
 
 PERPLEXITY_BASE_URL = "https://api.perplexity.ai"
@@ -12,6 +13,7 @@ PERPLEXITY_BASE_URL = "https://api.perplexity.ai"
 
 class PerplexityProvider(OpenAIProvider):
     name = "perplexity"
+    media_limits = media_limits.PERPLEXITY
     key_variable = "PERPLEXITY_API_KEY"
     max_tokens_field = "max_tokens"
     default_base_url = PERPLEXITY_BASE_URL

@@ -193,8 +193,8 @@ def check_accepts(ref: ModelRef, kinds: set[str]) -> None:
     caps = capabilities(ref)
     for kind in sorted(kinds):
         if not caps.accepts(kind):
-            able = ", ".join(models_accepting(kind, prefer=ref.provider)[:4])
-            noun = {"image": "images", "audio": "audio", "document": "documents"}[kind]
+            able = ", ".join(models_accepting("image" if kind == "video" else kind, prefer=ref.provider)[:4])
+            noun = {"image": "images", "audio": "audio", "document": "documents", "video": "video"}[kind]
             raise UsageError(f"{ref} cannot take {noun}; use a model that can, such as {able}.")
 
 

@@ -1,10 +1,11 @@
 """Cutting long audio into pieces a provider takes in one request.
 
-Pieces are cut on time boundaries and carry their offset in the recording, so
-the transcripts can be joined with their timestamps shifted into place. WAV
-is cut here with the standard ``wave`` module, sample-exact; any other format
-needs ffmpeg, which re-encodes each piece to compact mono MP3 (16 kHz, the
-rate speech models work at, so nothing they would use is lost).
+Pieces carry their offset in the recording, so the transcripts can be joined
+with their timestamps shifted into place. Each cut is made near its boundary
+at the quietest moment, when that moment is clearly a pause, so that no word
+is cut in two. WAV is cut sample-exact with the standard ``wave`` module; any
+other format is decoded with PyAV (no system ffmpeg needed) and each piece
+re-encoded as compact mono MP3 at 16 kHz, the rate speech models work at.
 
 The limits can be lowered (or raised) through the environment, for tests and
 tuning: ``MMCLI_TRANSCRIBE_MAX_BYTES`` and ``MMCLI_TRANSCRIBE_MAX_SECONDS``.
@@ -15,17 +16,14 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
-import shutil
-import subprocess
-import tempfile
 import wave
+from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..conversation import Part
 from ..errors import UsageError
-from ..media_limits import GEMINI, OPENAI_TRANSCRIPTION_MAX_BYTES, VERTEX
+from ..providers.media_limits import GEMINI, OPENAI_TRANSCRIPTION_MAX_BYTES, VERTEX
 
 MAX_BYTES_ENV = "MMCLI_TRANSCRIBE_MAX_BYTES"
 MAX_SECONDS_ENV = "MMCLI_TRANSCRIBE_MAX_SECONDS"
@@ -33,12 +31,17 @@ MAX_SECONDS_ENV = "MMCLI_TRANSCRIBE_MAX_SECONDS"
 # gpt-4o-transcribe and its siblings refuse audio longer than 1500 s whatever
 # its size; pieces stay a little below that.
 GPT4O_TRANSCRIBE_MAX_SECONDS = 1400.0
-# Pieces made by ffmpeg: mono MP3 at this bitrate (bits per second).
-_FFMPEG_BITRATE = 64_000
-# Room for container overhead and bitrate wobble when sizing ffmpeg pieces.
-_FFMPEG_SIZE_MARGIN = 0.9
+# Room for container overhead and bitrate wobble when sizing re-encoded pieces.
+_SIZE_MARGIN = 0.9
 _WAV_HEADER_BYTES = 44
-_FFMPEG_TIMEOUT_S = 600
+# Where a cut may move to: at most this far before its boundary (and a fifth of a piece).
+SEARCH_BACK_S = 30.0
+# Levels are compared over windows this long (seconds)...
+_LEVEL_WINDOW_S = 0.02
+# ...and a window is a pause when its RMS level is below this (about -36 dBFS),
+# or below this fraction of the search range's median (speech over background noise).
+_PAUSE_RMS = 520
+_PAUSE_OF_MEDIAN = 0.25
 
 
 @dataclass(frozen=True)
@@ -106,16 +109,14 @@ class Piece:
 
 @dataclass
 class Plan:
-    """The pieces of one recording; ``close()`` removes any temporary files."""
+    """The pieces of one recording (a context manager, so that callers need not
+    change if pieces are ever spooled to disk)."""
 
     pieces: list[Piece]
     duration_s: float | None
-    _folder: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
     def close(self) -> None:
-        if self._folder is not None:
-            self._folder.cleanup()
-            self._folder = None
+        self.pieces = []
 
     def __enter__(self) -> Plan:
         return self
@@ -139,6 +140,8 @@ def plan(part: Part, limits: Limits) -> Plan:
     size = len(part.data)
     whole = Piece(0, 0.0, None, lambda: part)
     fits_size = limits.max_bytes is None or size <= limits.max_bytes
+    if fits_size and limits.max_seconds is None:
+        return Plan([whole], None)
     if part.mime_type == "audio/wav":
         duration = wav_duration(part.data)
         if duration is not None:
@@ -146,26 +149,62 @@ def plan(part: Part, limits: Limits) -> Plan:
             if fits_size and (limits.max_seconds is None or duration <= limits.max_seconds):
                 return Plan([whole], duration)
             return _split_wav(part, limits, duration)
-    if fits_size and limits.max_seconds is None:
-        return Plan([whole], None)
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        if fits_size:
-            return Plan([whole], None)  # the length is unknown without ffmpeg; let the provider judge
-        raise UsageError(
-            f"{_name(part)} is {_mb(size)}, more than the {_mb(limits.max_bytes or 0)} {limits.label} takes "
-            "in one request, and splitting it needs ffmpeg; install ffmpeg (or convert the file to WAV, "
-            "which mmcli splits itself)."
-        )
-    return _split_with_ffmpeg(part, limits, ffmpeg, fits_size)
+    from ..media import audio
+
+    duration = audio.duration(part)
+    if fits_size and (limits.max_seconds is None or duration <= limits.max_seconds):
+        whole.duration_s = duration
+        return Plan([whole], duration)
+    return _split_decoded(part, limits)
 
 
 def _name(part: Part) -> str:
     return "stdin" if part.source == "-" else part.source or "The audio"
 
 
-def _mb(size: float) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+def _too_short(part: Part) -> UsageError:
+    return UsageError(
+        f"The transcription limits ({MAX_BYTES_ENV}/{MAX_SECONDS_ENV}) leave less than a second "
+        f"of {_name(part)} per request; raise them."
+    )
+
+
+# -- where to cut
+
+
+def quiet_cut(levels: array, rate: int, first: int, last: int) -> int | None:
+    """The sample (between ``first`` and ``last``) in the middle of the longest pause, or None.
+
+    ``levels`` holds 16-bit mono samples. A pause is a run of windows whose
+    level is clearly low; None when there is none (steady music or noise):
+    then the boundary itself is used.
+    """
+    step = max(1, int(rate * _LEVEL_WINDOW_S))
+    first = max(0, first)
+    last = min(last, len(levels))
+    if last - first < 2 * step:
+        return None
+    starts = range(first, last - step + 1, step)
+    # Every fourth sample is plenty to tell a pause from speech, at a quarter of the cost.
+    energies = [sum(x * x for x in levels[start : start + step : 4]) / len(range(0, step, 4)) for start in starts]
+    median = sorted(energies)[len(energies) // 2]
+    quiet = max(_PAUSE_RMS**2, _PAUSE_OF_MEDIAN**2 * median)
+    best: tuple[int, int] | None = None  # (length, index of the run's first window)
+    run = 0
+    for index, energy in enumerate(energies):
+        run = run + 1 if energy <= quiet else 0
+        if run and (best is None or run >= best[0]):  # the latest of equal pauses: longer pieces
+            best = (run, index - run + 1)
+    if best is None:
+        return None
+    length, begin = best
+    return starts[begin] + (length * step) // 2
+
+
+def _samples(pcm: bytes | bytearray | memoryview) -> array:
+    levels = array("h")
+    levels.frombytes(bytes(pcm[: len(pcm) // 2 * 2]))
+    return levels
 
 
 # -- WAV, with the wave module
@@ -183,22 +222,23 @@ def _split_wav(part: Part, limits: Limits, duration: float) -> Plan:
     if limits.max_seconds is not None:
         per_piece = min(per_piece, int(limits.max_seconds * params.framerate))
     if per_piece < params.framerate:  # under a second per request cannot be transcribed usefully
-        raise UsageError(
-            f"The transcription limits ({MAX_BYTES_ENV}/{MAX_SECONDS_ENV}) leave less than a second "
-            f"of {_name(part)} per request; raise them."
-        )
+        raise _too_short(part)
+    back = int(min(SEARCH_BACK_S, per_piece / params.framerate / 5) * params.framerate)
     pieces = []
-    for index, first in enumerate(range(0, total, per_piece)):
-        count = min(per_piece, total - first)
-        payload = frames[first * frame_bytes : (first + count) * frame_bytes]
+    first = 0
+    while first < total:
+        end = min(total, first + per_piece)
+        if end < total and params.sampwidth == 2:  # levels of 16-bit audio, first channel, near the boundary only
+            since = max(first, end - back)
+            levels = _samples(frames[since * frame_bytes : end * frame_bytes])[:: params.nchannels]
+            cut = quiet_cut(levels, params.framerate, 0, len(levels))
+            end = end if cut is None else since + cut
+        payload = frames[first * frame_bytes : end * frame_bytes]
         pieces.append(
-            Piece(
-                index,
-                first / params.framerate,
-                count / params.framerate,
-                _wav_reader(payload, params, part.source),
-            )
+            Piece(len(pieces), first / params.framerate, (end - first) / params.framerate,
+                  _wav_reader(payload, params, part.source))
         )
+        first = end
     return Plan(pieces, duration)
 
 
@@ -215,82 +255,51 @@ def _wav_reader(payload: bytes, params: wave._wave_params, source: str) -> Calla
     return read
 
 
-# -- everything else, with ffmpeg
+# -- everything else, with PyAV
 
 
-def _split_with_ffmpeg(part: Part, limits: Limits, ffmpeg: str, fits_size: bool) -> Plan:
-    folder = tempfile.TemporaryDirectory(prefix="mmcli-transcribe-")
-    try:
-        source = os.path.join(folder.name, "input")
-        with open(source, "wb") as stream:
-            stream.write(part.data)
-        duration = _probe_duration(ffmpeg, source, _name(part))
-        if fits_size and (limits.max_seconds is None or duration <= limits.max_seconds):
-            folder.cleanup()
-            return Plan([Piece(0, 0.0, duration, lambda: part)], duration)
-        piece_s = duration
-        if limits.max_bytes is not None:
-            piece_s = min(piece_s, limits.max_bytes * _FFMPEG_SIZE_MARGIN / (_FFMPEG_BITRATE / 8))
-        if limits.max_seconds is not None:
-            piece_s = min(piece_s, limits.max_seconds)
-        if piece_s < 1.0:
-            raise UsageError(
-                f"The transcription limits ({MAX_BYTES_ENV}/{MAX_SECONDS_ENV}) leave less than a second "
-                f"of {_name(part)} per request; raise them."
-            )
-        count = max(1, math.ceil(duration / piece_s))
-        pieces = [
-            Piece(
-                index,
-                index * piece_s,
-                min(piece_s, duration - index * piece_s),
-                _ffmpeg_reader(ffmpeg, source, index * piece_s, piece_s, part),
-            )
-            for index in range(count)
-        ]
-    except BaseException:
-        folder.cleanup()
-        raise
-    return Plan(pieces, duration, folder)
+def _split_decoded(part: Part, limits: Limits) -> Plan:
+    """Decode once to 16 kHz mono, cut at pauses near each boundary, encode each piece as MP3.
+
+    Only one piece of PCM is held at a time (a 25-minute piece is 48 MB).
+    """
+    from ..media import audio
+
+    rate = audio.CONVERTED_RATE
+    piece_s = float("inf")
+    if limits.max_bytes is not None:
+        piece_s = limits.max_bytes * _SIZE_MARGIN / (audio.CONVERTED_BITRATE / 8)
+    if limits.max_seconds is not None:
+        piece_s = min(piece_s, limits.max_seconds)
+    if piece_s < 1.0:
+        raise _too_short(part)
+    per_piece = int(piece_s * rate)
+    back = int(min(SEARCH_BACK_S, piece_s / 5) * rate)
+    encoded: list[tuple[int, int, bytes]] = []  # (first sample, samples, MP3 bytes)
+    buffer = bytearray()
+    start = 0
+
+    def emit(count: int) -> None:
+        nonlocal start
+        pcm = bytes(buffer[: count * 2])
+        del buffer[: count * 2]
+        encoded.append((start, count, audio.encode(pcm, rate)))
+        start += count
+
+    for chunk in audio.pcm_chunks(part, rate):
+        buffer += chunk
+        while len(buffer) // 2 > per_piece:
+            levels = _samples(memoryview(buffer)[(per_piece - back) * 2 : per_piece * 2])
+            cut = quiet_cut(levels, rate, 0, len(levels))
+            emit(per_piece if cut is None else per_piece - back + cut)
+    if buffer:
+        emit(len(buffer) // 2)
+    pieces = [
+        Piece(index, first / rate, count / rate, _mp3_reader(data, part.source))
+        for index, (first, count, data) in enumerate(encoded)
+    ]
+    return Plan(pieces, (start) / rate)
 
 
-_DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
-
-
-def _probe_duration(ffmpeg: str, source: str, name: str) -> float:
-    """The recording's length in seconds, from ffmpeg's report on its input."""
-    try:
-        result = subprocess.run(
-            [ffmpeg, "-nostdin", "-hide_banner", "-i", source],
-            capture_output=True,
-            timeout=_FFMPEG_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise UsageError(f"ffmpeg could not read {name} ({error}).") from None
-    match = _DURATION.search(result.stderr.decode(errors="replace"))
-    if match is None:
-        raise UsageError(f"ffmpeg could not tell how long {name} is, so it cannot be split; convert it to WAV.")
-    hours, minutes, seconds = match.groups()
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-
-
-def _ffmpeg_reader(ffmpeg: str, source: str, start: float, length: float, part: Part) -> Callable[[], Part]:
-    def read() -> Part:
-        command = [
-            *(ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"),
-            *("-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", source),
-            *("-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000"),
-            *("-codec:a", "libmp3lame", "-b:a", str(_FFMPEG_BITRATE), "-f", "mp3", "pipe:1"),
-        ]
-        try:
-            result = subprocess.run(command, capture_output=True, timeout=_FFMPEG_TIMEOUT_S, check=False)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise UsageError(f"ffmpeg could not cut {_name(part)} ({error}).") from None
-        if result.returncode != 0 or not result.stdout:
-            detail = result.stderr.decode(errors="replace").strip().splitlines()
-            reason = detail[-1].rstrip(".") if detail else f"exit status {result.returncode}"
-            raise UsageError(f"ffmpeg could not cut {_name(part)} ({reason}).")
-        return Part(kind="audio", data=result.stdout, mime_type="audio/mpeg", source=part.source)
-
-    return read
+def _mp3_reader(data: bytes, source: str) -> Callable[[], Part]:
+    return lambda: Part(kind="audio", data=data, mime_type="audio/mpeg", source=source)

@@ -102,7 +102,7 @@ def transcribe(
             if len(part.data) > inline_limit and provider.name == "gemini":
                 if on_upload is not None:
                     on_upload()
-                uploaded = _upload(client, part, provider.settings.timeout)
+                uploaded = upload(client, part, provider.settings.timeout)
                 audio = types.Part.from_uri(file_uri=uploaded.uri, mime_type=uploaded.mime_type or part.mime_type)
             else:
                 audio = types.Part.from_bytes(data=part.data, mime_type=part.mime_type)
@@ -117,8 +117,8 @@ def transcribe(
                 _forget(client, uploaded)
 
 
-def _upload(client: Any, part: Part, timeout: float) -> Any:
-    """The audio through the file API, once it is ready to be used."""
+def upload(client: Any, part: Part, timeout: float) -> Any:
+    """The audio (or video) through the file API, once it is ready to be used."""
     name = part.source.rsplit("/", 1)[-1] if part.source not in ("", "-") else "stdin"
     uploaded = client.files.upload(
         file=io.BytesIO(part.data), config={"mime_type": part.mime_type, "display_name": name[:100] or "audio"}
@@ -129,9 +129,9 @@ def _upload(client: Any, part: Part, timeout: float) -> Any:
         uploaded = client.files.get(name=uploaded.name)
     state = _state(uploaded)
     if state == "FAILED":
-        raise ProviderError("gemini could not process the uploaded audio; check that the file plays.")
+        raise ProviderError(f"gemini could not process the uploaded {part.kind}; check that the file plays.")
     if state == "PROCESSING":
-        raise ProviderError("gemini was still processing the uploaded audio after 10 minutes; try again later.")
+        raise ProviderError(f"gemini was still processing the uploaded {part.kind} after 10 minutes; try again later.")
     return uploaded
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import wave
 import zlib
@@ -46,6 +47,31 @@ def _wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
+def _tiff() -> bytes:
+    import os
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (64, 48), os.urandom(64 * 48 * 3)).save(buffer, "TIFF")
+    return buffer.getvalue()
+
+
+def _media() -> dict[str, bytes]:
+    """Broken audio and video, made with PyAV (tests/media_samples.py)."""
+    from tests.media_samples import audio_file, video_file
+
+    m4a, ogg, clip = audio_file("m4a", 2.0), audio_file("ogg", 2.0), video_file("mp4", 2.0)
+    return {
+        "truncated.m4a": m4a[: len(m4a) // 3],
+        "truncated.ogg": ogg[:40],
+        "truncated.mp4": clip[: len(clip) // 3],
+        "garbage.webm": b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 4,
+        "audio-only.m4a": m4a,
+        "good.mp4": clip,
+    }
+
+
 def make_all(folder: Path) -> dict[str, Path]:
     """Every file the corpus refers to, by name."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -63,15 +89,22 @@ def make_all(folder: Path) -> dict[str, Path]:
         "truncated.wav": good_wav[:30],
         "corrupt.mp3": b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\x00" * 64,
         "notes.txt": b"plain text notes\n",
+        "truncated.tif": _tiff()[:1200],
+        **_media(),
     }
     paths = {}
     for name, data in contents.items():
         path = folder / name
         path.write_bytes(data)
         paths[name] = path
-    directory = folder / "a-directory.png"
-    directory.mkdir(exist_ok=True)
-    paths["a-directory.png"] = directory
+    for name in ("a-directory.png", "photos"):
+        directory = folder / name
+        directory.mkdir(exist_ok=True)
+        paths[name] = directory
+    fifo = folder / "fifo.png"
+    if not fifo.exists():
+        os.mkfifo(fifo)  # nothing ever writes to it: opening it for reading would wait forever
+    paths["fifo.png"] = fifo
     unreadable = folder / "unreadable.png"
     unreadable.write_bytes(good_png)
     unreadable.chmod(0)

@@ -1,44 +1,27 @@
-"""What each provider accepts as media, written down as data.
+"""What each provider's chat endpoint accepts as media, written down as data.
 
-``media.prepare`` reads these tables; nothing here imports anything, so the
-tables cost nothing at start-up. Each entry cites where the number comes
-from. Where a provider documents no limit, the value is our own choice and
-the comment says so.
+Owned by the providers (each provider class points at its entry as
+``media_limits``); ``mmcli.media`` reads them to shape what it sends. Each
+entry cites where the number comes from; where a provider documents no
+limit, the value is our own choice and the comment says so.
 
 Byte limits are for the raw file; where a provider counts base64 text instead,
-the entry converts (base64 is 4/3 of the raw size).
+the entry converts (base64 is 4/3 of the raw size). Nothing here imports
+anything heavy: the tables cost nothing at start-up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..media.limits import GIF, HEIC, HEIF, JPEG, MB, PNG, WEBP, ProviderLimits
 
-MB = 1024 * 1024
-
-JPEG = "image/jpeg"
-PNG = "image/png"
-WEBP = "image/webp"
-GIF = "image/gif"
-HEIC = "image/heic"
-HEIF = "image/heif"
-
-
-@dataclass(frozen=True)
-class ProviderLimits:
-    """Media limits of one provider's chat endpoint."""
-
-    label: str  # how messages name the provider
-    image_types: frozenset[str]  # MIME types sent as they are
-    animated_gif: bool  # whether an animated GIF may be sent as is
-    max_long_edge: int  # pixels; larger images are downscaled
-    max_short_edge: int | None  # pixels; the model rescales beyond this anyway
-    max_pixels: int | None  # pixel budget; the model rescales beyond this anyway
-    max_image_bytes: int  # per image, raw bytes
-    max_request_bytes: int | None  # all inline media of one request, raw bytes
-    audio_types: frozenset[str]  # MIME types accepted as they are
-    # Some providers document another spelling of the same MIME type.
-    audio_spelling: tuple[tuple[str, str], ...] = ()
-
+# Gemini API video understanding (ai.google.dev/gemini-api/docs/video-understanding):
+# these MIME types; inline data up to the 20 MB request limit, the Files API
+# beyond (up to 2 GB per file).
+GEMINI_VIDEO_TYPES = frozenset(
+    {"video/mp4", "video/mpeg", "video/mov", "video/avi", "video/x-flv", "video/mpg", "video/webm",
+     "video/wmv", "video/3gpp"}
+)
+VIDEO_SPELLING = (("video/quicktime", "video/mov"),)
 
 # Anthropic Messages API, "Vision" guide (docs.anthropic.com/en/docs/build-with-claude/vision):
 # JPEG, PNG, GIF and WebP; images beyond 1568 px on the long edge or about
@@ -56,6 +39,7 @@ ANTHROPIC = ProviderLimits(
     max_image_bytes=5 * MB * 3 // 4,
     max_request_bytes=32 * MB * 3 // 4,
     audio_types=frozenset(),
+    max_images=100,  # "up to 100 images in a single API request"
 )
 
 # OpenAI "Images and vision" guide (platform.openai.com/docs/guides/images-vision),
@@ -100,6 +84,9 @@ GEMINI = ProviderLimits(
     max_request_bytes=20 * MB * 3 // 4,
     audio_types=frozenset({"audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac"}),
     audio_spelling=(("audio/mpeg", "audio/mp3"),),
+    video_types=GEMINI_VIDEO_TYPES,
+    video_spelling=VIDEO_SPELLING,
+    video_upload=True,
 )
 
 # Vertex AI (cloud.google.com/vertex-ai/generative-ai/docs/multimodal/image-understanding
@@ -128,6 +115,10 @@ VERTEX = ProviderLimits(
         }
     ),
     audio_spelling=(("audio/aac", "audio/x-aac"),),
+    # Vertex takes the same video types inline; mmcli has no Cloud Storage
+    # bucket to stage larger ones, so beyond the inline limit it refuses.
+    video_types=GEMINI_VIDEO_TYPES,
+    video_spelling=VIDEO_SPELLING,
 )
 
 # Perplexity "Image attachments" guide (docs.perplexity.ai): base64 images
@@ -177,7 +168,7 @@ COMPAT = ProviderLimits(
     audio_types=frozenset({"audio/wav", "audio/mpeg"}),
 )
 
-PROVIDER_LIMITS: dict[str, ProviderLimits] = {
+BY_PROVIDER: dict[str, ProviderLimits] = {
     "anthropic": ANTHROPIC,
     "openai": OPENAI,
     "gemini": GEMINI,
@@ -186,16 +177,3 @@ PROVIDER_LIMITS: dict[str, ProviderLimits] = {
     "ollama": OLLAMA,
     "compat": COMPAT,
 }
-
-# Inputs larger than this are refused before they are read in full: no
-# provider takes more inline, and it bounds memory for a mistaken path or URL.
-MAX_INPUT_BYTES = 100 * MB
-# Long recordings for `transcribe` (split, or uploaded to Gemini's file API, which takes 2 GB).
-MAX_AUDIO_INPUT_BYTES = 2048 * MB
-
-# Seconds to wait for a URL's server between bytes.
-DOWNLOAD_TIMEOUT_S = 30.0
-
-# Above Pillow's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS, about
-# 89 megapixels) mmcli refuses an image; the header alone decides, before any
-# pixel is decoded.
