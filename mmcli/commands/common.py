@@ -48,7 +48,9 @@ VideoOption = Annotated[
 ]
 FpsOption = Annotated[
     float | None,
-    typer.Option("--fps", metavar="N", min=0.01, max=30, help="Video frames a second for image-only models (default 1)."),
+    typer.Option(
+        "--fps", metavar="N", min=0.01, max=30, help="Video frames a second for image-only models (default 1)."
+    ),
 ]
 MaxFramesOption = Annotated[
     int | None,
