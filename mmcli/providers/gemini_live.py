@@ -84,8 +84,12 @@ class GeminiLiveConnection:
     # --- opening, reconnecting, closing ------------------------------------------------------------
 
     async def open(self) -> None:
+        # The SDK's first parse of a server message builds its validators (~90 ms here):
+        # do it while the socket opens, not when the first reply arrives.
+        warming = asyncio.ensure_future(asyncio.to_thread(_warm_parser))
         with self._errors(during_setup=True):
             await self._connect()
+            await warming
             if self._options.history:
                 await self._session.send_client_content(
                     turns=[_content(m) for m in self._options.history], turn_complete=True
@@ -150,52 +154,56 @@ class GeminiLiveConnection:
     async def send_text(self, text: str) -> None:
         from google.genai import types
 
-        async with self._sending, self._errors():
-            self._awaiting_reply = True
-            if self._options.turn_detection == "manual" or not text:
-                await self._session.send_realtime_input(text=text)
-            else:
-                await self._session.send_client_content(
-                    turns=types.Content(role="user", parts=[types.Part(text=text)]), turn_complete=True
-                )
+        async with self._sending:
+            with self._errors():
+                self._awaiting_reply = True
+                if self._options.turn_detection == "manual" or not text:
+                    await self._session.send_realtime_input(text=text)
+                else:
+                    await self._session.send_client_content(
+                        turns=types.Content(role="user", parts=[types.Part(text=text)]), turn_complete=True
+                    )
 
     async def send_image(self, data: bytes, mime_type: str) -> None:
         from google.genai import types
 
-        async with self._sending, self._errors():
-            if self._options.turn_detection == "server" and not self._realtime_audio:
-                # Typed conversation: the image joins the next turn's content.
-                part = types.Part(inline_data=types.Blob(data=data, mime_type=mime_type))
-                await self._session.send_client_content(
-                    turns=types.Content(role="user", parts=[part]), turn_complete=False
-                )
-            else:
-                await self._session.send_realtime_input(video=types.Blob(data=data, mime_type=mime_type))
+        async with self._sending:
+            with self._errors():
+                if self._options.turn_detection == "server" and not self._realtime_audio:
+                    # Typed conversation: the image joins the next turn's content.
+                    part = types.Part(inline_data=types.Blob(data=data, mime_type=mime_type))
+                    await self._session.send_client_content(
+                        turns=types.Content(role="user", parts=[part]), turn_complete=False
+                    )
+                else:
+                    await self._session.send_realtime_input(video=types.Blob(data=data, mime_type=mime_type))
 
     _realtime_audio = False  # set once audio has been streamed: from then on every input is realtime
 
     async def send_audio(self, pcm: bytes) -> None:
         from google.genai import types
 
-        async with self._sending, self._errors():
-            if not self._realtime_audio:
-                self._realtime_audio = True
-                if self._options.turn_detection == "manual":
-                    await self._session.send_realtime_input(activity_start=types.ActivityStart())
-            await self._session.send_realtime_input(
-                audio=types.Blob(data=pcm, mime_type=f"audio/pcm;rate={INPUT_RATE}")
-            )
+        async with self._sending:
+            with self._errors():
+                if not self._realtime_audio:
+                    self._realtime_audio = True
+                    if self._options.turn_detection == "manual":
+                        await self._session.send_realtime_input(activity_start=types.ActivityStart())
+                await self._session.send_realtime_input(
+                    audio=types.Blob(data=pcm, mime_type=f"audio/pcm;rate={INPUT_RATE}")
+                )
 
     async def end_audio(self) -> None:
         from google.genai import types
 
-        async with self._sending, self._errors():
-            self._awaiting_reply = True
-            if self._options.turn_detection == "manual":
-                await self._session.send_realtime_input(activity_end=types.ActivityEnd())
-                self._realtime_audio = False  # the next audio starts a new activity
-            else:
-                await self._session.send_realtime_input(audio_stream_end=True)
+        async with self._sending:
+            with self._errors():
+                self._awaiting_reply = True
+                if self._options.turn_detection == "manual":
+                    await self._session.send_realtime_input(activity_end=types.ActivityEnd())
+                    self._realtime_audio = False  # the next audio starts a new activity
+                else:
+                    await self._session.send_realtime_input(audio_stream_end=True)
 
     # --- receiving ---------------------------------------------------------------------------------
 
@@ -292,6 +300,22 @@ class GeminiLiveConnection:
             if during_setup:
                 raise failure(name, f"{exc.__class__.__name__}: {exc}", unreachable=True) from exc
             raise StreamInterrupted(f"The connection to {name} broke mid-session ({exc.__class__.__name__}).") from exc
+
+
+def _warm_parser() -> None:
+    from google.genai import _live_converters, types
+
+    sample = {
+        "serverContent": {
+            "modelTurn": {"parts": [{"inlineData": {"mimeType": f"audio/pcm;rate={OUTPUT_RATE}", "data": "AAAA"}}]},
+            "outputTranscription": {"text": "."}, "inputTranscription": {"text": "."}, "turnComplete": True,
+        },
+        "usageMetadata": {"promptTokenCount": 1, "responseTokenCount": 1},
+        "sessionResumptionUpdate": {"newHandle": "-", "resumable": True},
+    }
+    with contextlib.suppress(Exception):  # private converters: a later SDK may move them; warming is optional
+        response = _live_converters._LiveServerMessage_from_mldev(sample)
+        types.LiveServerMessage._from_response(response=response, kwargs=types.LiveServerMessage().model_dump())
 
 
 def _reason(exc: Any) -> str:
