@@ -22,6 +22,7 @@ from ..providers.live_base import (
     LiveEvent,
     Notice,
     ReplyDone,
+    SessionClosed,
     TextOut,
     UserTranscript,
 )
@@ -75,7 +76,10 @@ class LiveConversation:
             try:
                 done, _ = await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    task.result()  # a failure on either side ends the conversation with its sentence
+                    try:
+                        task.result()  # a failure on either side ends the conversation with its sentence
+                    except SessionClosed:
+                        self.ended_by_server = True
             finally:
                 for task in (receiving, sending):
                     task.cancel()

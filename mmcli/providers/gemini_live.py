@@ -27,6 +27,7 @@ from .live_base import (
     LiveEvent,
     LiveOptions,
     ReplyDone,
+    SessionClosed,
     TextOut,
     UserTranscript,
 )
@@ -208,8 +209,6 @@ class GeminiLiveConnection:
     # --- receiving ---------------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[LiveEvent]:
-        from google.genai import errors as genai_errors
-
         while not self._closed:
             session = self._session
             try:
@@ -219,12 +218,10 @@ class GeminiLiveConnection:
                             yield event
                         if self._switch_pending and not self._awaiting_reply:
                             break
-            except StreamInterrupted as exc:
+            except (StreamInterrupted, SessionClosed):
                 if self._switch_pending and self._handle and not self._closed:
                     await self._switch_socket()  # the server closed first: resume on a new socket
                     continue
-                if isinstance(exc.__cause__, genai_errors.APIError) and _is_normal(exc.__cause__):
-                    return  # a normal close ends the session; it is not a failure
                 raise
             if self._switch_pending and not self._awaiting_reply and session is self._session:
                 await self._switch_socket()
@@ -285,7 +282,7 @@ class GeminiLiveConnection:
                     f"{name} refused the live session (close code {exc.code}): {reason}", retryable_elsewhere=False
                 ) from exc
             if _is_normal(exc):
-                raise StreamInterrupted(f"{name} ended the live session.") from exc
+                raise SessionClosed() from exc
             raise StreamInterrupted(
                 f"The connection to {name} broke mid-session (close code {exc.code}): {reason}"
             ) from exc
@@ -294,6 +291,8 @@ class GeminiLiveConnection:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if getattr(getattr(exc, "rcvd", None), "code", None) == NORMAL_CLOSE and not during_setup:
+                raise SessionClosed() from exc  # a send after the server closed normally
             status = getattr(getattr(exc, "response", None), "status_code", None)  # handshake refused with HTTP
             if isinstance(status, int):
                 raise failure(name, str(exc), status=status, key_variable=self._provider.key_variable) from exc

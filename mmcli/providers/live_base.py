@@ -64,6 +64,10 @@ class Notice:
 LiveEvent = AudioOut | TextOut | UserTranscript | Interrupted | ReplyDone | Notice
 
 
+class SessionClosed(Exception):
+    """The server closed the session normally (WebSocket close 1000): an end, not a failure."""
+
+
 @dataclass(frozen=True)
 class LiveOptions:
     """How to open a live session; everything provider-neutral the command line decided."""

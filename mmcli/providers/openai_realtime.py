@@ -28,6 +28,7 @@ from .live_base import (
     LiveOptions,
     Notice,
     ReplyDone,
+    SessionClosed,
     TextOut,
     UserTranscript,
 )
@@ -150,8 +151,6 @@ class RealtimeConnection:
     # --- receiving ---------------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[LiveEvent]:
-        from websockets.exceptions import ConnectionClosed
-
         while not self._closed:
             wait = None if self._warn_at is None else max(0.0, self._warn_at - time.time())
             try:
@@ -164,11 +163,8 @@ class RealtimeConnection:
                     "continue afterwards with mmcli live -c."
                 )
                 continue
-            except StreamInterrupted as exc:
-                cause = exc.__cause__
-                if isinstance(cause, ConnectionClosed) and cause.rcvd is not None and cause.rcvd.code == NORMAL_CLOSE:
-                    return  # the server ended the session: an end, not a failure
-                raise
+            except SessionClosed:
+                return  # the server ended the session: an end, not a failure
             data = json.loads(raw)
             for event in self._translate(data):
                 yield event
@@ -252,6 +248,8 @@ class RealtimeConnection:
                           key_variable=self._provider.key_variable) from exc
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd is not None else 1006
+            if code == NORMAL_CLOSE and not during_setup:
+                raise SessionClosed() from exc
             reason = (exc.rcvd.reason if exc.rcvd is not None else "") or "no reason given"
             if during_setup:
                 raise ProviderError(f"{name} refused the live session (close code {code}): {reason}.",

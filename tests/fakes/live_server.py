@@ -113,7 +113,14 @@ class LiveFakeServer:
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (and localhost): (cert.pem, key.pem)."""
+    """A self-signed certificate for 127.0.0.1 (and localhost): (cert.pem, key.pem).
+
+    Made with the ``cryptography`` package when it is installed, else with the openssl CLI.
+    """
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        return _openssl_certificate(folder)
     import datetime
     import ipaddress
 
@@ -144,5 +151,18 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def _openssl_certificate(folder: Path) -> tuple[Path, Path]:
+    import subprocess
+
+    cert_path, key_path = folder / "live-cert.pem", folder / "live-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key_path), "-out", str(cert_path), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
     )
     return cert_path, key_path
