@@ -32,7 +32,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def gemini_live(certificate: tuple[Path, Path]) -> Iterator[FakeGeminiLive]:
-    fake = FakeGeminiLive(api_key=TEST_KEYS["GOOGLE_API_KEY"], certificate=certificate).start()
+    keys = {TEST_KEYS["GOOGLE_API_KEY"], TEST_KEYS["VERTEX_API_KEY"]}
+    fake = FakeGeminiLive(api_keys=keys, certificate=certificate).start()
     yield fake
     fake.stop()
 
@@ -49,6 +50,7 @@ def env(mmcli_env, gemini_live, openai_live, certificate) -> dict[str, str]:
     return {
         **mmcli_env,
         "GOOGLE_GEMINI_BASE_URL": gemini_live.base_url,
+        "GOOGLE_VERTEX_BASE_URL": gemini_live.base_url,
         "SSL_CERT_FILE": str(certificate[0]),
         "OPENAI_BASE_URL": openai_live.base_url,
     }
@@ -119,6 +121,16 @@ def test_an_unknown_model_name_is_tried_and_only_an_openai_key_picks_openai(run_
     assert done.returncode == 0, done.stderr
     assert [c.path for c in openai_live.calls] == ["/v1/realtime?model=gpt-realtime-2",
                                                   "/v1/realtime?model=gpt-realtime-9"]
+
+
+def test_only_a_vertex_key_picks_vertex_live(run_mmcli, env, gemini_live):
+    only_vertex = {k: v for k, v in env.items() if k not in ("GOOGLE_API_KEY", "OPENAI_API_KEY")}
+    done = live(run_mmcli, only_vertex, input="Hi\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Reply 1.\n"
+    (call,) = gemini_live.calls
+    assert call.path.lstrip("/") == "ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+    assert call.messages[0]["setup"]["model"] == "publishers/google/models/gemini-live-2.5-flash-native-audio"
 
 
 def test_models_lists_the_live_capability(run_mmcli, env):

@@ -87,7 +87,7 @@ class GeminiLiveConnection:
     async def open(self) -> None:
         # The SDK's first parse of a server message builds its validators (~90 ms here):
         # do it while the socket opens, not when the first reply arrives.
-        warming = asyncio.ensure_future(asyncio.to_thread(_warm_parser))
+        warming = asyncio.ensure_future(asyncio.to_thread(_warm_parser, self._client.vertexai))
         with self._errors(during_setup=True):
             await self._connect()
             await warming
@@ -301,7 +301,7 @@ class GeminiLiveConnection:
             raise StreamInterrupted(f"The connection to {name} broke mid-session ({exc.__class__.__name__}).") from exc
 
 
-def _warm_parser() -> None:
+def _warm_parser(vertexai: bool) -> None:
     from google.genai import _live_converters, types
 
     sample = {
@@ -313,7 +313,9 @@ def _warm_parser() -> None:
         "sessionResumptionUpdate": {"newHandle": "-", "resumable": True},
     }
     with contextlib.suppress(Exception):  # private converters: a later SDK may move them; warming is optional
-        response = _live_converters._LiveServerMessage_from_mldev(sample)
+        converters = _live_converters
+        convert = converters._LiveServerMessage_from_vertex if vertexai else converters._LiveServerMessage_from_mldev
+        response = convert(sample)
         types.LiveServerMessage._from_response(response=response, kwargs=types.LiveServerMessage().model_dump())
 
 

@@ -22,6 +22,7 @@ from .live_audio import loudness, silence, tone
 from .live_server import LiveCall, LiveFakeServer
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+VERTEX_PATH = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"  # express mode (a key)
 OUTPUT_RATE = 24_000
 INPUT_RATE = 16_000
 HEARD = "what the user said"
@@ -40,9 +41,9 @@ def b64decode_any(text: str) -> bytes:
 
 
 class FakeGeminiLive(LiveFakeServer):
-    def __init__(self, *, api_key: str, **kwargs: Any):
+    def __init__(self, *, api_keys: set[str], **kwargs: Any):
         super().__init__(**kwargs)
-        self.api_key = api_key
+        self.api_keys = api_keys  # the Gemini API key and the Vertex express-mode key
         self.replies: list[str] = []  # scripted reply texts, in order; then "Reply N."
         self.reply_audio_s = 0.3
         self.chunk_s = 0.1
@@ -70,10 +71,10 @@ class FakeGeminiLive(LiveFakeServer):
         key = call.headers.get("x-goog-api-key") or parse_qs(query).get("key", [None])[0]
         setup = (await self.receive(ws, call)).get("setup")
         path = "/" + raw_path.lstrip("/")
-        if setup is None or path != PATH:
+        if setup is None or path not in (PATH, VERTEX_PATH):
             await ws.close(1008, f"unexpected path {path} or first message")
             return
-        if key != self.api_key:
+        if key not in self.api_keys:
             await ws.close(1007, "API key not valid. Please pass a valid API key.")
             return
         if self.reject_setup:
