@@ -344,6 +344,29 @@ def test_typed_turns_in_a_terminal_and_ctrl_c_keeps_what_was_said(spawn_mmcli, e
     assert json.loads(rows[3][1])[0]["text"].startswith("A long")
 
 
+def test_sigterm_ends_with_143_keeping_what_was_said(env, gemini_live, mmcli_cwd):
+    import subprocess
+    import sys
+    import time
+
+    gemini_live.replies = ["First.", "A second answer that never ends"]
+    gemini_live.pace, gemini_live.reply_seconds = True, [0.3, 5.0]
+    child = subprocess.Popen([sys.executable, "-m", "mmcli", "live", "-S", "term"], env=env, cwd=mmcli_cwd,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdin.write(b"One\nTwo\n")
+    child.stdin.flush()
+    deadline = time.monotonic() + 20
+    while gemini_live.pieces_sent < 3 + 2 and time.monotonic() < deadline:  # 3 of the first answer, 2 of the second
+        time.sleep(0.02)
+    child.terminate()
+    out, err = child.communicate(timeout=20)
+    assert child.returncode == 143, err
+    assert out.decode().startswith("First.\n\nA") and b"Interrupted." in err
+    rows = stored_messages(env, "term")
+    assert [(role, incomplete) for role, _, incomplete in rows] == [
+        ("user", 0), ("assistant", 0), ("user", 0), ("assistant", 1)]
+
+
 def fake_devices(env: dict[str, str], tmp_path: Path, mic_pcm: bytes | None, rate: int) -> dict[str, str]:
     devices = {**env, "MMCLI_AUDIO_BACKEND": "tests.fakes.audio_device",
                "MMCLI_FAKE_SPEAKER": str(tmp_path / "speaker.jsonl")}

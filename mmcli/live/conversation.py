@@ -65,6 +65,7 @@ class LiveConversation:
         self._pending_parts: list[Part] = []  # images sent, saved with the next turn
         self._last_event_at = time.monotonic()
         self.ended_by_server = False
+        self.stopped_by: int | None = None  # the signal (SIGTERM, SIGHUP) that ended the conversation
 
     # --- the whole conversation --------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ kept, the ``--json`` document printed, the exit code returned."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -136,6 +138,8 @@ def _converse(conversation: Any, inputs: Any, request: LiveRequest, audio: Any, 
         asyncio.run(_main(conversation, inputs, request, text))
     except KeyboardInterrupt:
         finish_reason, code = "interrupted", EXIT_INTERRUPTED
+    except asyncio.CancelledError:  # SIGTERM or SIGHUP: kept like Ctrl-C, exit 143 or 129
+        finish_reason, code = "interrupted", 128 + (conversation.stopped_by or 15)
     except MmcliError as exc:
         finish_reason, error, code = "error", exc.message, exc.exit_code
     transcript = conversation.transcript
@@ -150,7 +154,7 @@ def _converse(conversation: Any, inputs: Any, request: LiveRequest, audio: Any, 
         report(f"{transcript.model.provider} ended the live session.")
     if error is not None:
         report(error)
-    elif code == EXIT_INTERRUPTED:
+    elif finish_reason == "interrupted":
         report("Interrupted.")
     if request.json_output:
         from ..commands.common import print_json
@@ -172,6 +176,17 @@ async def _main(conversation: Any, inputs: Any, request: LiveRequest, text: Any)
     from .inputs import LineSource, MicrophonePump
 
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def stop(signum: int) -> None:
+        conversation.stopped_by = signum
+        if main is not None:
+            main.cancel()
+
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on this platform
+                loop.add_signal_handler(signum, stop, signum)
     if inputs.device is not None:
         inputs.microphone = MicrophonePump(loop, inputs.device)
         if sys.stdin.isatty():

@@ -18,7 +18,9 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from .live_audio import loudness, silence, tone
+from websockets.exceptions import ConnectionClosed
+
+from .live_audio import loudness, tone
 from .live_server import LiveCall, LiveFakeServer
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -46,6 +48,7 @@ class FakeGeminiLive(LiveFakeServer):
         self.api_keys = api_keys  # the Gemini API key and the Vertex express-mode key
         self.replies: list[str] = []  # scripted reply texts, in order; then "Reply N."
         self.reply_audio_s = 0.3
+        self.reply_seconds: list[float] = []  # per reply, in order; then reply_audio_s
         self.chunk_s = 0.1
         self.delay_s = 0.0  # from the end of the user's turn to the first reply byte
         self.pace = False  # stream reply audio at real-time pace (barge-in scenarios)
@@ -53,7 +56,8 @@ class FakeGeminiLive(LiveFakeServer):
         self.go_away_after_turn: int | None = None
         self.close_after_turn: int | None = None
         self.drop_during_turn: int | None = None
-        self.turns = 0  # turns answered, over every connection
+        self.turns = 0
+        self.pieces_sent = 0  # reply audio pieces sent, over every turn  # turns answered, over every connection
         self.handles: dict[str, int] = {}
         self.turn_ended_at: list[float] = []
         self.first_audio_at: list[float] = []
@@ -167,7 +171,8 @@ class FakeGeminiLive(LiveFakeServer):
                 await asyncio.sleep(self.delay_s)
             if heard:
                 await self.send(ws, {"serverContent": {"inputTranscription": {"text": user_text}}})
-            audio = tone(self.reply_audio_s, OUTPUT_RATE, frequency=330) or silence(0.01, OUTPUT_RATE)
+            seconds = self.reply_seconds.pop(0) if self.reply_seconds else self.reply_audio_s
+            audio = tone(seconds, OUTPUT_RATE, frequency=330)
             size = int(self.chunk_s * OUTPUT_RATE) * 2
             pieces = [audio[i : i + size] for i in range(0, len(audio), size)]
             words = text.split(" ")
@@ -177,9 +182,10 @@ class FakeGeminiLive(LiveFakeServer):
                     {"inlineData": {"mimeType": f"audio/pcm;rate={OUTPUT_RATE}", "data": encoded}}]}}})
                 if index == 0:
                     self.first_audio_at.append(time.monotonic())
-                share = words[index * len(words) // len(pieces) : (index + 1) * len(words) // len(pieces)]
+                self.pieces_sent += 1
+                share = [i for i in range(len(words)) if i * len(pieces) // len(words) == index]
                 if share:
-                    spoken = " ".join(share) + ("" if index == len(pieces) - 1 else " ")
+                    spoken = " ".join(words[i] for i in share) + (" " if share[-1] < len(words) - 1 else "")
                     await self.send(ws, {"serverContent": {"outputTranscription": {"text": spoken}}})
                 if self.drop_during_turn == number:
                     ws.transport.abort()  # the network goes away mid-reply
@@ -191,6 +197,8 @@ class FakeGeminiLive(LiveFakeServer):
         except asyncio.CancelledError:
             await self.send(ws, {"serverContent": {"interrupted": True}})
             await self._complete(state, number, interrupted=True)
+        except ConnectionClosed:
+            pass  # the client went away mid-reply (Ctrl-C, SIGTERM)
 
     async def _complete(self, state: _Connection, number: int, *, interrupted: bool) -> None:
         ws = state.ws

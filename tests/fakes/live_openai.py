@@ -18,6 +18,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from websockets.exceptions import ConnectionClosed
+
 from .live_audio import loudness, tone
 from .live_server import LiveCall, LiveFakeServer
 
@@ -36,6 +38,7 @@ class FakeOpenAIRealtime(LiveFakeServer):
         self.api_key = api_key
         self.replies: list[str] = []
         self.reply_audio_s = 0.3
+        self.reply_seconds: list[float] = []  # per reply, in order; then reply_audio_s
         self.chunk_s = 0.1
         self.delay_s = 0.0
         self.pace = False
@@ -43,6 +46,7 @@ class FakeOpenAIRealtime(LiveFakeServer):
         self.error_on_response: dict[str, Any] | None = None  # an `error` event instead of a reply
         self.close_after_turn: int | None = None
         self.turns = 0
+        self.pieces_sent = 0  # reply audio pieces sent, over every turn
         self.turn_ended_at: list[float] = []
         self.first_audio_at: list[float] = []
         self.audio_received: list[bytes] = []
@@ -154,7 +158,8 @@ class FakeOpenAIRealtime(LiveFakeServer):
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             await self.send(ws, {"type": "response.created", "event_id": _id("event"), "response": response})
-            audio = tone(self.reply_audio_s, RATE, frequency=330)
+            seconds = self.reply_seconds.pop(0) if self.reply_seconds else self.reply_audio_s
+            audio = tone(seconds, RATE, frequency=330)
             size = int(self.chunk_s * RATE) * 2
             pieces = [audio[i : i + size] for i in range(0, len(audio), size)]
             words = text.split(" ")
@@ -162,11 +167,12 @@ class FakeOpenAIRealtime(LiveFakeServer):
             for index, piece in enumerate(pieces):
                 if index == 0:
                     self.first_audio_at.append(time.monotonic())
+                self.pieces_sent += 1
                 await self.send(ws, {"type": "response.output_audio.delta", "event_id": _id("event"), **common,
                                      "delta": base64.b64encode(piece).decode()})
-                share = words[index * len(words) // len(pieces) : (index + 1) * len(words) // len(pieces)]
+                share = [i for i in range(len(words)) if i * len(pieces) // len(words) == index]
                 if share:
-                    spoken = " ".join(share) + ("" if index == len(pieces) - 1 else " ")
+                    spoken = " ".join(words[i] for i in share) + (" " if share[-1] < len(words) - 1 else "")
                     await self.send(ws, {"type": "response.output_audio_transcript.delta",
                                          "event_id": _id("event"), **common, "delta": spoken})
                 if self.pace:
@@ -177,6 +183,8 @@ class FakeOpenAIRealtime(LiveFakeServer):
             status = "completed"
         except asyncio.CancelledError:
             status = "cancelled"
+        except ConnectionClosed:
+            return  # the client went away mid-reply
         usage = {"total_tokens": 30, "input_tokens": 10, "output_tokens": 20}
         await self.send(ws, {"type": "response.done", "event_id": _id("event"),
                              "response": {**response, "status": status, "usage": usage}})
