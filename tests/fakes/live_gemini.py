@@ -61,6 +61,7 @@ class FakeGeminiLive(LiveFakeServer):
         self.handles: dict[str, int] = {}
         self.turn_ended_at: list[float] = []
         self.first_audio_at: list[float] = []
+        self.interrupted_at: list[float] = []  # when `interrupted` was sent (barge-in)
         self.audio_received: list[bytes] = []  # per user audio turn, the PCM received
         self.images: list[tuple[str, bytes]] = []
 
@@ -178,10 +179,10 @@ class FakeGeminiLive(LiveFakeServer):
             words = text.split(" ")
             for index, piece in enumerate(pieces):
                 encoded = base64.b64encode(piece).decode()
-                await self.send(ws, {"serverContent": {"modelTurn": {"parts": [
-                    {"inlineData": {"mimeType": f"audio/pcm;rate={OUTPUT_RATE}", "data": encoded}}]}}})
                 if index == 0:
                     self.first_audio_at.append(time.monotonic())
+                await self.send(ws, {"serverContent": {"modelTurn": {"parts": [
+                    {"inlineData": {"mimeType": f"audio/pcm;rate={OUTPUT_RATE}", "data": encoded}}]}}})
                 self.pieces_sent += 1
                 share = [i for i in range(len(words)) if i * len(pieces) // len(words) == index]
                 if share:
@@ -195,6 +196,7 @@ class FakeGeminiLive(LiveFakeServer):
             await self.send(ws, {"serverContent": {"generationComplete": True}})
             await self._complete(state, number, interrupted=False)
         except asyncio.CancelledError:
+            self.interrupted_at.append(time.monotonic())
             await self.send(ws, {"serverContent": {"interrupted": True}})
             await self._complete(state, number, interrupted=True)
         except ConnectionClosed:
