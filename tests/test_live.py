@@ -259,6 +259,8 @@ def test_continuing_a_chat_session_uses_the_default_live_model(run_mmcli, env, g
     done = live(run_mmcli, env, "-c", input="Go on\n")
     assert done.returncode == 0, done.stderr
     assert gemini_live.calls[0].messages[0]["setup"]["model"] == "models/gemini-3.1-flash-live-preview"
+    listed = json.loads(run_mmcli(["sessions", "list", "--json"], env).stdout)
+    assert [row["model"] for row in listed if row["name"] == "mixed"] == ["openai:gpt-4o-mini"]  # still a chat
 
 
 # --- long sessions, ends and errors ---------------------------------------------------------------
@@ -365,6 +367,21 @@ def test_sigterm_ends_with_143_keeping_what_was_said(env, gemini_live, mmcli_cwd
     rows = stored_messages(env, "term")
     assert [(role, incomplete) for role, _, incomplete in rows] == [
         ("user", 0), ("assistant", 0), ("user", 0), ("assistant", 1)]
+
+
+def test_what_the_user_said_goes_to_stderr_in_a_terminal_never_to_stdout(env, tmp_path, mmcli_cwd):
+    import shlex
+    import sys
+
+    question = write_wav(tmp_path / "q.wav", tone(0.2, 16_000), 16_000)
+    out = tmp_path / "out.txt"
+    command = f"{shlex.quote(sys.executable)} -m mmcli live --audio-in {question} --fast > {out}"
+    child = pexpect.spawn("bash", ["-c", command], env=env, cwd=str(mmcli_cwd), timeout=30, encoding="utf-8")
+    child.expect_exact(f"you: {HEARD}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert out.read_text() == "Reply 1.\n"
 
 
 def fake_devices(env: dict[str, str], tmp_path: Path, mic_pcm: bytes | None, rate: int) -> dict[str, str]:

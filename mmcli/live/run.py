@@ -63,9 +63,13 @@ def run_live(config: Config, request: LiveRequest) -> int:
             player = open_player(OUTPUT_RATE)
             cleanup.append(player)
         session_name = info.name if info is not None else request.session
-        if info is not None and (str(ref) != info.model or system != info.system):
-            store.set_model(info.name, str(ref))  # -m / -s on a resumed session become its settings
-            store.set_system(info.name, system)
+        if info is not None:
+            # -m / -s on a resumed session become its settings; a chat session resumed live without
+            # -m keeps its chat model, so `mmcli chat -c` still works on it afterwards.
+            if request.model is not None and str(ref) != info.model:
+                store.set_model(info.name, str(ref))
+            if request.system is not None and system != info.system:
+                store.set_system(info.name, system)
         transcript = Transcript(config, ref, system, session_name, store)
         store = None  # the transcript owns it now
         audio, text = _outputs(request, player)

@@ -158,7 +158,8 @@ class GeminiLiveConnection:
         async with self._sending:
             with self._errors():
                 self._awaiting_reply = True
-                if self._options.turn_detection == "manual" or not text:
+                if self._options.turn_detection == "manual" or self._realtime_audio:
+                    # Once audio streams, typed text goes the same (realtime) way, keeping the order.
                     await self._session.send_realtime_input(text=text)
                 else:
                     await self._session.send_client_content(
