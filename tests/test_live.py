@@ -17,7 +17,7 @@ from tests.fakes.live_audio import silence, tone, wav_bytes, write_wav
 from tests.fakes.live_gemini import HEARD, FakeGeminiLive, get
 from tests.fakes.live_openai import FakeOpenAIRealtime
 from tests.fakes.live_server import make_certificate
-from tests.test_repl import stored_messages
+from tests.test_repl import stored, stored_messages
 
 GEMINI = "gemini:gemini-3.1-flash-live-preview"
 REALTIME = "openai:gpt-realtime-2"
@@ -303,6 +303,8 @@ def test_network_loss_mid_reply_is_exit_1_with_the_transcript_kept(run_mmcli, en
     rows = stored_messages(env, "flaky")
     assert [(role, incomplete) for role, _, incomplete in rows] == [
         ("user", 0), ("assistant", 0), ("user", 0), ("assistant", 1)]
+    endings = stored(env, "SELECT finish_reason FROM messages WHERE role = 'assistant' ORDER BY seq")
+    assert endings == [("stop",), ("error",)]
 
 
 def test_a_normal_close_by_the_server_ends_the_session_without_failing(run_mmcli, env, openai_live):
@@ -344,6 +346,8 @@ def test_typed_turns_in_a_terminal_and_ctrl_c_keeps_what_was_said(spawn_mmcli, e
     assert [(role, incomplete) for role, _, incomplete in rows] == [
         ("user", 0), ("assistant", 0), ("user", 0), ("assistant", 1)]
     assert json.loads(rows[3][1])[0]["text"].startswith("A long")
+    endings = stored(env, "SELECT finish_reason FROM messages WHERE role = 'assistant' ORDER BY seq")
+    assert endings == [("stop",), ("interrupted",)]
 
 
 def test_sigterm_ends_with_143_keeping_what_was_said(env, gemini_live, mmcli_cwd):

@@ -65,7 +65,6 @@ class LiveConversation:
         self._pending_parts: list[Part] = []  # images sent, saved with the next turn
         self._last_event_at = time.monotonic()
         self.ended_by_server = False
-        self.stopped_by: int | None = None  # the signal (SIGTERM, SIGHUP) that ended the conversation
 
     # --- the whole conversation --------------------------------------------------------------------
 
@@ -86,10 +85,10 @@ class LiveConversation:
                     task.cancel()
                 await asyncio.gather(receiving, sending, return_exceptions=True)
 
-    def finish(self, *, incomplete: bool) -> None:
-        """Keep the turn in progress (its answer marked incomplete when cut short)."""
+    def finish(self, finish_reason: str) -> None:
+        """Keep the turn in progress, its answer marked with how the conversation ended."""
         if self._current is not None:
-            self.transcript.save(self._current, incomplete=incomplete)
+            self.transcript.save(self._current, ending=finish_reason)
             self._current = None
 
     # --- the user's side ---------------------------------------------------------------------------

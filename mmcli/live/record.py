@@ -50,8 +50,9 @@ class Transcript:
         if output_tokens is not None:
             self.output_tokens = (self.output_tokens or 0) + output_tokens
 
-    def save(self, turn: Turn, *, incomplete: bool = False) -> None:
-        """Both sides of one exchange, in one go; the answer marked incomplete when cut short."""
+    def save(self, turn: Turn, *, ending: str = "stop") -> None:
+        """Both sides of one exchange, in one go; the answer marked with how it ended
+        (``stop``, ``interrupted`` by the user or a signal, ``error`` when the connection broke)."""
         if turn.saved or not (turn.user or turn.parts or turn.started_reply):
             return
         turn.saved = True
@@ -60,9 +61,8 @@ class Transcript:
         user_parts = ([Part.of_text(turn.user)] if turn.user else []) + turn.parts
         store.append(self.session, Message(role="user", parts=user_parts or [Part.of_text("")]), model=model)
         if turn.answer:
-            reply = Message(
-                role="assistant", parts=[Part.of_text(turn.answer)], incomplete=incomplete or turn.interrupted
-            )
+            reason = "interrupted" if turn.interrupted and ending == "stop" else ending
+            reply = Message(role="assistant", parts=[Part.of_text(turn.answer)], finish_reason=reason)
             store.append(self.session, reply, model=model)
 
     def _open(self, first_prompt: str) -> Any:

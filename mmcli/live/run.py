@@ -5,9 +5,7 @@ kept, the ``--json`` document printed, the exit code returned."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import EXIT_INTERRUPTED, EXIT_OK, MmcliError, report
+from ..errors import EXIT_OK, MmcliError, interrupt_exit_code, report
 
 
 @dataclass
@@ -140,15 +138,13 @@ def _converse(conversation: Any, inputs: Any, request: LiveRequest, audio: Any, 
     finish_reason, error, code = "stop", None, EXIT_OK
     try:
         asyncio.run(_main(conversation, inputs, request, text))
-    except KeyboardInterrupt:
-        finish_reason, code = "interrupted", EXIT_INTERRUPTED
-    except asyncio.CancelledError:  # SIGTERM or SIGHUP: kept like Ctrl-C, exit 143 or 129
-        finish_reason, code = "interrupted", 128 + (conversation.stopped_by or 15)
+    except KeyboardInterrupt as exc:  # Ctrl-C, and SIGTERM or SIGHUP (errors.Terminated): 130, 143, 129
+        finish_reason, code = "interrupted", interrupt_exit_code(exc)
     except MmcliError as exc:
         finish_reason, error, code = "error", exc.message, exc.exit_code
     transcript = conversation.transcript
     try:
-        conversation.finish(incomplete=code != EXIT_OK)
+        conversation.finish(finish_reason)
     finally:
         audio.close(drain=code == EXIT_OK)
         text.close()
@@ -180,17 +176,6 @@ async def _main(conversation: Any, inputs: Any, request: LiveRequest, text: Any)
     from .inputs import LineSource, MicrophonePump
 
     loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-
-    def stop(signum: int) -> None:
-        conversation.stopped_by = signum
-        if main is not None:
-            main.cancel()
-
-    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if signum is not None:
-            with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on this platform
-                loop.add_signal_handler(signum, stop, signum)
     if inputs.device is not None:
         inputs.microphone = MicrophonePump(loop, inputs.device)
         if sys.stdin.isatty():
