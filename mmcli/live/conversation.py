@@ -9,13 +9,11 @@ socket is read at once whatever the terminal or the disk are doing.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..conversation import Part
-from ..errors import report
 from ..providers.live_base import (
     AudioOut,
     Interrupted,
@@ -244,7 +242,3 @@ class LiveConversation:
         if self._inputs.lines is not None:
             self._inputs.lines.ready()
 
-
-def warn(text: str) -> None:
-    report(text)
-    sys.stderr.flush()

@@ -79,6 +79,7 @@ class GeminiLiveConnection:
         self._handle: str | None = None  # the latest session-resumption handle
         self._switch_pending = False  # goAway arrived: move to a new socket at the next quiet moment
         self._awaiting_reply = False  # a turn was sent and its reply has not ended
+        self._usage: Any = None  # the usage metadata last reported during the current turn
         self._sending = asyncio.Lock()  # sends wait while the socket is being replaced
         self._closed = False
 
@@ -234,6 +235,8 @@ class GeminiLiveConnection:
             self._handle = update.new_handle
         if message.go_away is not None:
             self._switch_pending = True
+        if message.usage_metadata is not None:
+            self._usage = message.usage_metadata  # the latest report of this turn counts
         content = message.server_content
         if content is None:
             return found
@@ -252,7 +255,7 @@ class GeminiLiveConnection:
             found.append(TextOut(content.output_transcription.text))
         if content.turn_complete:
             self._awaiting_reply = False
-            usage = message.usage_metadata
+            usage, self._usage = self._usage, None
             found.append(
                 ReplyDone(
                     input_tokens=usage.prompt_token_count if usage else None,
