@@ -164,6 +164,7 @@ def test_a_wav_file_is_resampled_streamed_and_ended_then_json_and_wav_out(run_mm
     assert get(realtime[0], "activity_start") == {} and get(realtime[-1], "activity_end") == {}
     assert get(get(call.messages[0]["setup"], "realtime_input_config")["automatic_activity_detection"], "disabled")
     assert len(gemini_live.audio_received[0]) == 2 * int(0.4 * 16_000)  # 16 kHz mono 16-bit
+    assert not gemini_live.standard_base64  # URL-safe, as google-genai encodes it
 
 
 def test_audio_from_stdin_at_real_time_pace_over_openai(run_mmcli, env, openai_live):

@@ -39,7 +39,9 @@ SESSION_LIMIT_S = 60 * 60  # a Realtime session lasts at most 60 minutes
 WARN_BEFORE_END_S = 60
 TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 # Error codes that need no action: a cancel that came too late, say.
-_HARMLESS_ERRORS = {"response_cancel_not_active", "conversation_already_has_active_response"}
+_HARMLESS_ERRORS = {
+    "response_cancel_not_active", "conversation_already_has_active_response", "input_audio_buffer_commit_empty",
+}
 _KEY_ERRORS = {"invalid_api_key", "authentication_error", "unauthorized"}
 NORMAL_CLOSE = 1000
 

@@ -42,6 +42,11 @@ def b64decode_any(text: str) -> bytes:
     return base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_"))
 
 
+def standard_alphabet(text: str) -> bool:
+    """google-genai sends URL-safe base64: '+' or '/' means something else encoded it."""
+    return "+" in text or "/" in text
+
+
 class FakeGeminiLive(LiveFakeServer):
     def __init__(self, *, api_keys: set[str], **kwargs: Any):
         super().__init__(**kwargs)
@@ -64,6 +69,7 @@ class FakeGeminiLive(LiveFakeServer):
         self.interrupted_at: list[float] = []  # when `interrupted` was sent (barge-in)
         self.audio_received: list[bytes] = []  # per user audio turn, the PCM received
         self.images: list[tuple[str, bytes]] = []
+        self.standard_base64 = False  # any binary data not in the URL-safe alphabet
 
     @property
     def base_url(self) -> str:
@@ -127,6 +133,7 @@ class FakeGeminiLive(LiveFakeServer):
         audio = realtime.get("audio")
         if audio:
             assert get(audio, "mime_type") == f"audio/pcm;rate={INPUT_RATE}", audio
+            self.standard_base64 |= standard_alphabet(audio["data"])
             pcm = b64decode_any(audio["data"])
             state.audio += pcm
             if not manual:
