@@ -424,6 +424,23 @@ def test_talking_over_the_model_stops_its_audio_at_once(run_mmcli, env, gemini_l
     assert get(setup, "realtime_input_config") is None
 
 
+def test_talking_over_openai_realtime_cancels_its_answer(run_mmcli, env, openai_live, tmp_path):
+    rate = 24_000
+    mic = tone(0.3, rate) + silence(0.5, rate) + tone(0.3, rate) + silence(0.6, rate)
+    devices = fake_devices(env, tmp_path, mic, rate)
+    openai_live.pace, openai_live.reply_seconds = True, [1.5, 0.3]
+    openai_live.replies = ["I was saying something long", "Yes?"]
+    done = live(run_mmcli, devices, "-m", REALTIME, "--mic", "--speak", "--json")
+    assert done.returncode == 0, done.stderr
+    turns = json.loads(done.stdout)["turns"]
+    assert turns[0]["interrupted"] is True and turns[0]["user"] == HEARD
+    assert turns[1] == {"user": HEARD, "answer": "Yes?", "interrupted": False}
+    assert any(e["event"] == "cleared" and e["bytes"] > 0 for e in speaker_log(devices))
+    (call,) = openai_live.calls
+    assert call.messages[0]["session"]["audio"]["input"]["turn_detection"]["type"] == "server_vad"
+    assert "input_audio_buffer.commit" not in [m["type"] for m in call.messages]  # the server's detection commits
+
+
 def test_speak_without_the_audio_extra_names_the_install_command(run_mmcli, env, gemini_live):
     done = live(run_mmcli, env, "--speak", input="Hi\n")
     assert done.returncode == 2

@@ -43,9 +43,9 @@ def run_live(config: Config, request: LiveRequest) -> int:
     store, info = _resume(config, request)
     cleanup: list[Any] = []
     try:
-        history = store.messages(info.name) if info is not None else []
         system = request.system if request.system is not None else (info.system if info else None)
         ref = choose_model(config, request.model, info.model if info else None)
+        history = _context(store.messages(info.name), ref, system) if info is not None else []
         provider = live_provider(ref, config)
         inputs = _inputs(request, ref.provider, provider.live_input_rate)
         if request.mic:
@@ -101,6 +101,20 @@ def _resume(config: Config, request: LiveRequest) -> tuple[Any, Any]:
         store.close()
         raise UsageError("There is no session to continue yet; start one with mmcli live -S NAME.")
     return store, info
+
+
+def _context(history: list[Any], ref: Any, system: str | None) -> list[Any]:
+    """The earlier turns that fit the live model's context window, oldest left out first (with a note)."""
+    if not history:
+        return []
+    from ..context_window import fit_to_model
+    from ..conversation import Message, Part, Request
+
+    # fit_to_model always keeps the newest turn: stand in for the one still to come.
+    role = "assistant" if history[-1].role == "user" else "user"
+    placeholder = Message(role=role, parts=[Part.of_text("")])
+    fitted = fit_to_model(Request(model=ref, messages=[*history, placeholder], system=system), notify=report)
+    return fitted.messages[:-1]
 
 
 def _inputs(request: LiveRequest, provider: str, input_rate: int) -> Any:

@@ -145,10 +145,11 @@ class RealtimeConnection:
             await self._conn.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode("ascii")})
 
     async def end_audio(self) -> None:
+        if self._options.turn_detection != "manual":
+            return  # server voice detection has committed every utterance already
         with self._errors():
             await self._conn.send({"type": "input_audio_buffer.commit"})
-            if self._options.turn_detection == "manual":
-                await self._conn.send({"type": "response.create"})
+            await self._conn.send({"type": "response.create"})
 
     # --- receiving ---------------------------------------------------------------------------------
 
