@@ -70,7 +70,7 @@ def barge_in(env: dict[str, str], home: str, fake: FakeGeminiLive) -> list[float
     rate = 16_000
     mic = write_wav(Path(home) / "mic.wav", tone(0.3, rate) + silence(0.5, rate) + tone(0.3, rate)
                     + silence(0.4, rate), rate)
-    fake.pace, fake.reply_audio_s, fake.delay_s = True, 1.0, 0.0
+    fake.pace, fake.reply_audio_s, fake.delay_s = 0.5, 2.0, 0.0
     stops = []
     for run in range(RUNS):
         log = Path(home) / f"speaker-{run}.jsonl"

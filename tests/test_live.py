@@ -329,7 +329,7 @@ def test_the_openai_60_minute_limit_is_told_in_one_sentence(run_mmcli, env, open
 
 def test_typed_turns_in_a_terminal_and_ctrl_c_keeps_what_was_said(spawn_mmcli, env, gemini_live):
     gemini_live.replies = ["Short one.", "A long answer that is still being spoken when the user gives up"]
-    gemini_live.pace, gemini_live.reply_audio_s = True, 3.0
+    gemini_live.pace, gemini_live.reply_audio_s = 1.0, 3.0
     gemini_live.chunk_s = 0.1
     child = spawn_mmcli(["live", "-S", "typed"], env)
     child.expect_exact("> ")
@@ -357,7 +357,7 @@ def test_sigterm_ends_with_143_keeping_what_was_said(env, gemini_live, mmcli_cwd
     import time
 
     gemini_live.replies = ["First.", "A second answer that never ends"]
-    gemini_live.pace, gemini_live.reply_seconds = True, [0.3, 5.0]
+    gemini_live.pace, gemini_live.reply_seconds = 1.0, [0.3, 5.0]
     child = subprocess.Popen([sys.executable, "-m", "mmcli", "live", "-S", "term"], env=env, cwd=mmcli_cwd,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     child.stdin.write(b"One\nTwo\n")
@@ -404,9 +404,10 @@ def speaker_log(devices: dict[str, str]) -> list[dict]:
 def test_talking_over_the_model_stops_its_audio_at_once(run_mmcli, env, gemini_live, tmp_path):
     # Speech, a pause (the server answers, slowly), speech again over the answer, a pause.
     rate = 16_000
-    mic = tone(0.3, rate) + silence(0.5, rate) + tone(0.3, rate) + silence(0.6, rate)
+    mic = tone(0.3, rate) + silence(0.5, rate) + tone(0.3, rate) + silence(1.0, rate)
     devices = fake_devices(env, tmp_path, mic, rate)
-    gemini_live.pace, gemini_live.reply_audio_s = True, 1.5
+    # Faster than real time, as real servers send: the speaker has audio queued when the user talks.
+    gemini_live.pace, gemini_live.reply_seconds = 0.5, [3.0, 0.3]
     gemini_live.replies = ["I was saying something long", "Yes?"]
     done = live(run_mmcli, devices, "--mic", "--speak", "--json")
     assert done.returncode == 0, done.stderr
@@ -426,9 +427,9 @@ def test_talking_over_the_model_stops_its_audio_at_once(run_mmcli, env, gemini_l
 
 def test_talking_over_openai_realtime_cancels_its_answer(run_mmcli, env, openai_live, tmp_path):
     rate = 24_000
-    mic = tone(0.3, rate) + silence(0.5, rate) + tone(0.3, rate) + silence(0.6, rate)
+    mic = tone(0.3, rate) + silence(0.5, rate) + tone(0.3, rate) + silence(1.0, rate)
     devices = fake_devices(env, tmp_path, mic, rate)
-    openai_live.pace, openai_live.reply_seconds = True, [1.5, 0.3]
+    openai_live.pace, openai_live.reply_seconds = 0.5, [3.0, 0.3]
     openai_live.replies = ["I was saying something long", "Yes?"]
     done = live(run_mmcli, devices, "-m", REALTIME, "--mic", "--speak", "--json")
     assert done.returncode == 0, done.stderr

@@ -56,7 +56,7 @@ class FakeGeminiLive(LiveFakeServer):
         self.reply_seconds: list[float] = []  # per reply, in order; then reply_audio_s
         self.chunk_s = 0.1
         self.delay_s = 0.0  # from the end of the user's turn to the first reply byte
-        self.pace = False  # stream reply audio at real-time pace (barge-in scenarios)
+        self.pace = 0.0  # > 0: send reply audio at this fraction of its duration (1.0: real time)
         self.reject_setup: str | None = None  # close 1008 with this reason after setup
         self.go_away_after_turn: int | None = None
         self.close_after_turn: int | None = None
@@ -199,7 +199,7 @@ class FakeGeminiLive(LiveFakeServer):
                     ws.transport.abort()  # the network goes away mid-reply
                     return
                 if self.pace:
-                    await asyncio.sleep(self.chunk_s)
+                    await asyncio.sleep(self.chunk_s * self.pace)
             await self.send(ws, {"serverContent": {"generationComplete": True}})
             await self._complete(state, number, interrupted=False)
         except asyncio.CancelledError:

@@ -41,7 +41,7 @@ class FakeOpenAIRealtime(LiveFakeServer):
         self.reply_seconds: list[float] = []  # per reply, in order; then reply_audio_s
         self.chunk_s = 0.1
         self.delay_s = 0.0
-        self.pace = False
+        self.pace = 0.0  # > 0: send reply audio at this fraction of its duration (1.0: real time)
         self.expires_in_s = 3600.0  # session.created's expires_at, from now
         self.error_on_response: dict[str, Any] | None = None  # an `error` event instead of a reply
         self.close_after_turn: int | None = None
@@ -176,7 +176,7 @@ class FakeOpenAIRealtime(LiveFakeServer):
                     await self.send(ws, {"type": "response.output_audio_transcript.delta",
                                          "event_id": _id("event"), **common, "delta": spoken})
                 if self.pace:
-                    await asyncio.sleep(self.chunk_s)
+                    await asyncio.sleep(self.chunk_s * self.pace)
             await self.send(ws, {"type": "response.output_audio.done", "event_id": _id("event"), **common})
             await self.send(ws, {"type": "response.output_audio_transcript.done", "event_id": _id("event"),
                                  **common, "transcript": text})
