@@ -119,6 +119,7 @@ class LiveConversation:
         while True:
             line = await lines.next()
             if line is None:
+                self._text.input_ended()
                 return
             text = line.strip()
             if not text:

@@ -135,6 +135,10 @@ class TextOutput:
     def show_prompt(self) -> None:
         self._queue.put(("prompt", None))
 
+    def input_ended(self) -> None:
+        """Ctrl-D at the prompt: end its line, so the shell's prompt starts on a fresh one."""
+        self._queue.put(("input_ended", None))
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
@@ -189,6 +193,11 @@ class TextOutput:
     def _on_note(self, text: str) -> None:
         self._end_reply()
         print(f"mmcli: {text}", file=sys.stderr, flush=True)
+
+    def _on_input_ended(self, _: None) -> None:
+        if self._prompt is not None:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
     def _on_prompt(self, _: None) -> None:
         if self._prompt is not None:
