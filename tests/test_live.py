@@ -105,6 +105,22 @@ def test_piped_lines_over_openai_realtime(run_mmcli, env, openai_live):
     assert [m["type"] for m in call.messages[1:]] == ["conversation.item.create", "response.create"] * 2
 
 
+def test_voice_detection_sensitivity_comes_from_the_config(run_mmcli, env, gemini_live, openai_live):
+    from tests.test_chat import write_config
+
+    write_config(env, '[providers.gemini]\nvad_sensitivity = "low"\n[providers.openai]\nvad_sensitivity = "high"\n')
+    assert live(run_mmcli, env, input="Hi\n").returncode == 0
+    detection = get(get(gemini_live.calls[0].messages[0]["setup"], "realtime_input_config"),
+                    "automatic_activity_detection")
+    assert get(detection, "start_of_speech_sensitivity") == "START_SENSITIVITY_LOW"
+    assert get(detection, "end_of_speech_sensitivity") == "END_SENSITIVITY_LOW"
+    assert live(run_mmcli, env, "-m", REALTIME, input="Hi\n").returncode == 0
+    assert openai_live.calls[0].messages[0]["session"]["audio"]["input"]["turn_detection"]["threshold"] == 0.3
+    write_config(env, '[providers.gemini]\nvad_sensitivity = "loud"\n')
+    done = live(run_mmcli, env, input="Hi\n")
+    assert done.returncode == 3 and "vad_sensitivity" in done.stderr
+
+
 def test_a_non_live_model_is_refused_naming_the_live_models(run_mmcli, env):
     done = live(run_mmcli, env, "-m", "openai:gpt-4o-mini", input="Hi\n")
     assert done.returncode == 2

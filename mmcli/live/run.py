@@ -74,6 +74,7 @@ def run_live(config: Config, request: LiveRequest) -> int:
         options = LiveOptions(
             model=ref.name, system=system, voice=request.voice, history=history,
             turn_detection="manual" if request.audio_in is not None else "server",
+            vad_sensitivity=_vad_sensitivity(config, ref.provider),
         )
         conversation = LiveConversation(provider, options, transcript, inputs, audio, text, media_provider=ref.provider)
         cleanup.clear()  # from here on _converse closes everything
@@ -101,6 +102,18 @@ def _resume(config: Config, request: LiveRequest) -> tuple[Any, Any]:
         store.close()
         raise UsageError("There is no session to continue yet; start one with mmcli live -S NAME.")
     return store, info
+
+
+def _vad_sensitivity(config: Config, provider: str) -> str | None:
+    """``vad_sensitivity = "low" | "high"`` under ``[providers.NAME]`` in config.toml."""
+    value = config.provider_option(provider, "vad_sensitivity")
+    if value is None:
+        return None
+    if value.lower() not in ("low", "high"):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{config.path}: [providers.{provider}] vad_sensitivity must be \"low\" or \"high\".")
+    return value.lower()
 
 
 def _context(history: list[Any], ref: Any, system: str | None) -> list[Any]:

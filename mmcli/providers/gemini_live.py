@@ -120,6 +120,14 @@ class GeminiLiveConnection:
             config.realtime_input_config = types.RealtimeInputConfig(
                 automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
             )
+        elif options.vad_sensitivity is not None:
+            level = options.vad_sensitivity.upper()
+            config.realtime_input_config = types.RealtimeInputConfig(
+                automatic_activity_detection=types.AutomaticActivityDetection(
+                    start_of_speech_sensitivity=types.StartSensitivity(f"START_SENSITIVITY_{level}"),
+                    end_of_speech_sensitivity=types.EndSensitivity(f"END_SENSITIVITY_{level}"),
+                )
+            )
         if options.history and self._handle is None:
             # The earlier turns are context only: the server must not answer them.
             config.history_config = types.HistoryConfig(initial_history_in_client_content=True)

@@ -80,6 +80,9 @@ class LiveOptions:
     # "server": the provider detects when the user starts and stops talking (mic, typed);
     # "manual": mmcli says where the user's turn ends (an audio file).
     turn_detection: str = "server"
+    # How readily the provider's voice detection hears speech start and stop: "low", "high",
+    # or None for the provider's default (config.toml: [providers.NAME] vad_sensitivity).
+    vad_sensitivity: str | None = None
 
 
 class LiveConnection(Protocol):

@@ -44,6 +44,7 @@ _HARMLESS_ERRORS = {
 }
 _KEY_ERRORS = {"invalid_api_key", "authentication_error", "unauthorized"}
 NORMAL_CLOSE = 1000
+VAD_THRESHOLDS = {"high": 0.3, "low": 0.7}
 
 
 class OpenAIRealtime(OpenAIProvider):
@@ -99,6 +100,9 @@ class RealtimeConnection:
         detection: dict[str, Any] | None = None
         if options.turn_detection == "server":
             detection = {"type": "server_vad", "create_response": True, "interrupt_response": True}
+            if options.vad_sensitivity is not None:
+                # The activation threshold: lower hears quieter speech (the default is 0.5).
+                detection["threshold"] = VAD_THRESHOLDS[options.vad_sensitivity]
         output: dict[str, Any] = {"format": {"type": "audio/pcm", "rate": RATE}}
         if options.voice:
             output["voice"] = options.voice
