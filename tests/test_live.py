@@ -456,6 +456,9 @@ def test_talking_over_openai_realtime_cancels_its_answer(run_mmcli, env, openai_
     (call,) = openai_live.calls
     assert call.messages[0]["session"]["audio"]["input"]["turn_detection"]["type"] == "server_vad"
     assert "input_audio_buffer.commit" not in [m["type"] for m in call.messages]  # the server's detection commits
+    # The cut answer's item is truncated where playback stopped: some of it was heard, not all 3 s.
+    (truncate,) = [m for m in call.messages if m["type"] == "conversation.item.truncate"]
+    assert 0 < truncate["audio_end_ms"] < 3000 and truncate["content_index"] == 0
 
 
 def test_speak_without_the_audio_extra_names_the_install_command(run_mmcli, env, gemini_live):

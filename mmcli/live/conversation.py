@@ -63,6 +63,7 @@ class LiveConversation:
         self._pending_parts: list[Part] = []  # images sent, saved with the next turn
         self._last_event_at = time.monotonic()
         self.ended_by_server = False
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # --- the whole conversation --------------------------------------------------------------------
 
@@ -216,11 +217,15 @@ class LiveConversation:
             turn.user += event.text
             self._text.heard(event.text)
         elif isinstance(event, Interrupted):
-            self._audio.interrupt()  # first: the speaker falls silent before anything else happens
+            heard_s = self._audio.interrupt()  # first: the speaker falls silent before anything else happens
+            if heard_s is not None:
+                # Tell the provider how much of its answer was heard, so it knows what the user missed.
+                self._background(self._conn.heard(heard_s))
             if self._current is not None and self._current.started_reply:
                 self._current.interrupted = True
                 self._end_turn()
         elif isinstance(event, ReplyDone):
+            self._audio.reply_ended()
             self.transcript.count_usage(event.input_tokens, event.output_tokens)
             if self._current is not None:
                 self._current.interrupted = self._current.interrupted or event.interrupted
@@ -228,6 +233,18 @@ class LiveConversation:
             self._idle.set()
         elif isinstance(event, Notice):
             self._text.note(event.text)
+
+    def _background(self, coroutine: Any) -> None:
+        """Run a send without holding up the receive loop; keep the task referenced until it ends."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Future[Any]) -> None:
+        # A failed background send is not the conversation's end: the receive loop sees a broken socket itself.
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()
 
     def _turn(self) -> Turn:
         """The turn an event belongs to; with voice activity detection the server starts turns."""

@@ -24,8 +24,8 @@ class Player(Protocol):
         """Queue 16-bit mono PCM for playback; returns at once."""
         ...
 
-    def clear(self) -> None:
-        """Drop everything not yet played: the user interrupted the model."""
+    def clear(self) -> int:
+        """Drop everything not yet played (the user interrupted the model); how many bytes that was."""
         ...
 
     def drain(self, timeout: float) -> None:

@@ -56,6 +56,7 @@ class AudioOutput:
         self._turn_ended_at: float | None = None
         self.latencies: list[float] = []  # end of the user's turn -> first reply audio byte written
         self.bytes_written = 0
+        self._reply_played = 0  # bytes of the current reply handed to the player
         self._thread = threading.Thread(target=self._run, name="mmcli-live-audio", daemon=True)
         self._thread.start()
 
@@ -66,10 +67,17 @@ class AudioOutput:
     def put(self, pcm: bytes) -> None:
         self._queue.put((self._generation, pcm))
 
-    def interrupt(self) -> None:
+    def reply_ended(self) -> None:
+        self._queue.put(("reply_ended", None))
+
+    def interrupt(self) -> float | None:
+        """Silence the player now; the seconds of the current reply the user heard (None: no player)."""
         self._generation += 1
-        if self._player is not None:
-            self._player.clear()
+        if self._player is None:
+            return None
+        dropped = self._player.clear()
+        heard = max(0, self._reply_played - dropped)
+        return heard / (2 * OUTPUT_RATE)
 
     def _run(self) -> None:
         while True:
@@ -80,10 +88,14 @@ class AudioOutput:
             if tag == "mark":
                 self._turn_ended_at = value
                 continue
+            if tag == "reply_ended":
+                self._reply_played = 0
+                continue
             if self._wav is not None:
                 self._wav.write(value)
             if self._player is not None and tag == self._generation:
                 self._player.write(value)
+                self._reply_played += len(value)
             self.bytes_written += len(value)
             if self._turn_ended_at is not None:
                 self.latencies.append(self._clock() - self._turn_ended_at)

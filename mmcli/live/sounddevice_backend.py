@@ -42,9 +42,11 @@ class SoundDevicePlayer:
         with self._lock:
             self._buffer += pcm
 
-    def clear(self) -> None:
+    def clear(self) -> int:
         with self._lock:
+            dropped = len(self._buffer)
             self._buffer.clear()
+        return dropped
 
     def drain(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

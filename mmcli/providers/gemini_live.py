@@ -216,6 +216,9 @@ class GeminiLiveConnection:
                 else:
                     await self._session.send_realtime_input(audio_stream_end=True)
 
+    async def heard(self, seconds: float) -> None:
+        """Nothing to do: Gemini keeps what was generated before its own `interrupted`."""
+
     # --- receiving ---------------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[LiveEvent]:

@@ -106,6 +106,10 @@ class LiveConnection(Protocol):
         """The user's audio turn is over (manual turn detection): answer it."""
         ...
 
+    async def heard(self, seconds: float) -> None:
+        """After an interruption: the user heard this much of the answer (its audio was cut there)."""
+        ...
+
     def events(self) -> AsyncIterator[LiveEvent]:
         """Events until the session ends normally; failures raise ``errors.MmcliError``."""
         ...

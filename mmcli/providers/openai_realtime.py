@@ -45,6 +45,7 @@ _HARMLESS_ERRORS = {
 _KEY_ERRORS = {"invalid_api_key", "authentication_error", "unauthorized"}
 NORMAL_CLOSE = 1000
 VAD_THRESHOLDS = {"high": 0.3, "low": 0.7}
+TRUNCATE_EVENT = "mmcli_truncate_"  # event ids of our truncations: errors about them are not fatal
 
 
 class OpenAIRealtime(OpenAIProvider):
@@ -85,6 +86,8 @@ class RealtimeConnection:
         self._responding = False  # between response.created and response.done
         self._transcribed: set[str] = set()  # items whose user transcript arrived as deltas
         self._warn_at: float | None = None
+        self._audio_item: str | None = None  # the item of the answer audio last received
+        self._truncations = 0
         self._closed = False
 
     async def open(self) -> None:
@@ -155,6 +158,19 @@ class RealtimeConnection:
             await self._conn.send({"type": "input_audio_buffer.commit"})
             await self._conn.send({"type": "response.create"})
 
+    async def heard(self, seconds: float) -> None:
+        """Cut the answer's audio item where playback stopped, as the Realtime guide asks of
+        clients that play audio themselves: the model then knows what the user did not hear."""
+        if self._audio_item is None:
+            return
+        self._truncations += 1
+        with self._errors():
+            await self._conn.send({
+                "type": "conversation.item.truncate", "event_id": f"{TRUNCATE_EVENT}{self._truncations}",
+                "item_id": self._audio_item, "content_index": 0, "audio_end_ms": int(seconds * 1000),
+            })
+        self._audio_item = None
+
     # --- receiving ---------------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[LiveEvent]:
@@ -179,6 +195,7 @@ class RealtimeConnection:
     def _translate(self, data: dict[str, Any]) -> list[LiveEvent]:
         kind = data.get("type", "")
         if kind == "response.output_audio.delta":
+            self._audio_item = data.get("item_id") or self._audio_item
             return [AudioOut(base64.b64decode(data.get("delta", "")))]
         if kind in ("response.output_audio_transcript.delta", "response.output_text.delta"):
             return [TextOut(data.get("delta", ""))] if data.get("delta") else []
@@ -222,8 +239,8 @@ class RealtimeConnection:
     def _error(self, error: dict[str, Any]) -> list[LiveEvent]:
         code = str(error.get("code") or "")
         message = one_sentence(str(error.get("message") or code or "unknown error")).rstrip(".")
-        if code in _HARMLESS_ERRORS:
-            return []
+        if code in _HARMLESS_ERRORS or str(error.get("event_id") or "").startswith(TRUNCATE_EVENT):
+            return []  # a truncation that came too late (the item gone, say) changes nothing
         if code in _KEY_ERRORS:
             raise AuthenticationFailed(f"openai rejected the API key ({message}): check {self._provider.key_variable}.")
         if code == "session_expired":

@@ -76,10 +76,12 @@ class FakeSpeaker:
             self._buffer += pcm
             self._record("queued", len(pcm))
 
-    def clear(self) -> None:
+    def clear(self) -> int:
         with self._lock:
-            self._record("cleared", len(self._buffer))
+            dropped = len(self._buffer)
+            self._record("cleared", dropped)
             self._buffer.clear()
+        return dropped
 
     def drain(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

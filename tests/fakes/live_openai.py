@@ -98,6 +98,10 @@ class FakeOpenAIRealtime(LiveFakeServer):
             await self._committed(state)
         elif kind == "response.create":
             self._respond(state)
+        elif kind == "conversation.item.truncate":
+            await self.send(ws, {"type": "conversation.item.truncated", "event_id": _id("event"),
+                                 "item_id": event["item_id"], "content_index": event["content_index"],
+                                 "audio_end_ms": event["audio_end_ms"]})
         elif kind == "response.cancel" and state.responding is not None:
             state.responding.cancel()
 
