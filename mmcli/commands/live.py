@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..conversation import ModelRef
 
+DETAILS = """
+Type at the prompt and read the answers as they stream; /image PATH shows the model a picture;
+Ctrl-D ends the conversation. With --mic, talk over the model to interrupt it (use headphones).
+"""
+
 EXAMPLES = """
 Examples:
 
@@ -24,12 +29,9 @@ Examples:
 
   mmcli live --audio-in question.m4a --audio-out answer.wav --json
 
-  printf 'Hello\\nAnd in French?\\n' | mmcli live -m openai:gpt-realtime-2 > transcript.txt
+  cat questions.txt | mmcli live -m openai:gpt-realtime-2 > transcript.txt
 
   mmcli live -S kitchen -i fridge.jpg
-
-Type at the prompt and read the answers as they stream; /image PATH shows the model a picture;
-Ctrl-D ends the conversation. With --mic, talk over the model to interrupt it (use headphones).
 """
 
 
@@ -46,16 +48,16 @@ def live(
     ] = False,
     image: Annotated[
         list[str] | None,
-        typer.Option("-i", "--image", help="Image to show the model first (path, URL or -); repeatable."),
+        typer.Option("-i", "--image", metavar="PATH", help="Image to show the model first (path, URL, -); repeatable."),
     ] = None,
     audio_in: Annotated[
         str | None,
-        typer.Option("--audio-in", metavar="FILE|-", help="Say this audio file (or stdin) as one turn, then end."),
+        typer.Option("--audio-in", metavar="FILE", help="Say this audio file (- for stdin) as one turn, then end."),
     ] = None,
     mic: Annotated[bool, typer.Option("--mic", help="Talk through the microphone (needs mmcli[audio]).")] = False,
     speak: Annotated[bool, typer.Option("--speak", help="Play the replies aloud (needs mmcli[audio]).")] = False,
     audio_out: Annotated[
-        str | None, typer.Option("--audio-out", metavar="FILE.wav", help="Write every reply's audio to this WAV file.")
+        str | None, typer.Option("--audio-out", metavar="FILE", help="Write every reply's audio to this WAV file.")
     ] = None,
     voice: Annotated[str | None, typer.Option("--voice", metavar="NAME", help="The provider's voice name.")] = None,
     fast: Annotated[
@@ -84,7 +86,7 @@ def live(
     raise typer.Exit(run_live(config, request))
 
 
-live.__doc__ = (live.__doc__ or "") + "\n" + EXAMPLES
+live.__doc__ = (live.__doc__ or "") + "\n" + DETAILS + EXAMPLES
 
 
 def choose_model(config: Config, model: str | None, session_model: str | None) -> ModelRef:
