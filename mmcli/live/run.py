@@ -15,6 +15,12 @@ from typing import Any
 from ..config import Config
 from ..errors import EXIT_OK, MmcliError, interrupt_exit_code, report
 
+STDIN_FD = 0  # read with os.read: a closed descriptor simply ends the input
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
 
 @dataclass
 class LiveRequest:
@@ -152,7 +158,7 @@ def _outputs(request: LiveRequest, player: Any) -> tuple[Any, Any]:
     from .output import AudioOutput, TextOutput, WavWriter
 
     wav = WavWriter(Path(request.audio_out)) if request.audio_out else None
-    typing_at_prompt = request.audio_in is None and not request.mic and sys.stdin.isatty() and sys.stderr.isatty()
+    typing_at_prompt = request.audio_in is None and not request.mic and _stdin_is_terminal() and sys.stderr.isatty()
     text = TextOutput(
         None if request.json_output else sys.stdout,
         sys.stderr if sys.stderr.isatty() else None,
@@ -171,7 +177,8 @@ def _converse(conversation: Any, inputs: Any, request: LiveRequest, audio: Any, 
         finish_reason, error, code = "error", exc.message, exc.exit_code
     transcript = conversation.transcript
     try:
-        conversation.finish(finish_reason)
+        # An answer still arriving when the server closed the session was cut short: an error ending.
+        conversation.finish("error" if conversation.ended_by_server and code == EXIT_OK else finish_reason)
     finally:
         audio.close(drain=code == EXIT_OK)
         text.close()
@@ -205,9 +212,9 @@ async def _main(conversation: Any, inputs: Any, request: LiveRequest, text: Any)
     loop = asyncio.get_running_loop()
     if inputs.device is not None:
         inputs.microphone = MicrophonePump(loop, inputs.device)
-        if sys.stdin.isatty():
-            inputs.lines = LineSource(loop, sys.stdin.fileno(), on_prompt=None)
+        if _stdin_is_terminal():
+            inputs.lines = LineSource(loop, STDIN_FD, on_prompt=None)
     elif inputs.audio is None:
-        prompt = text.show_prompt if sys.stdin.isatty() and sys.stderr.isatty() else None
-        inputs.lines = LineSource(loop, sys.stdin.fileno(), on_prompt=prompt)
+        prompt = text.show_prompt if _stdin_is_terminal() and sys.stderr.isatty() else None
+        inputs.lines = LineSource(loop, STDIN_FD, on_prompt=prompt)
     await conversation.run()
