@@ -126,7 +126,7 @@ class LiveConversation:
             if not text:
                 lines.ready()
                 continue
-            if text.startswith("/image"):
+            if text == "/image" or text.startswith("/image "):
                 await self._image_command(text.removeprefix("/image").strip())
                 lines.ready()
                 continue
