@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import analyze_image, batch, cache, chat, compare, models, sessions, transcribe
+from .commands import analyze_image, batch, cache, chat, compare, live, models, sessions, transcribe
 from .help_format import CONTEXT_SETTINGS, MmcliCommand, MmcliGroup
 
 app = typer.Typer(
@@ -56,6 +56,7 @@ app.command("models", cls=MmcliCommand)(models.models)
 app.command("transcribe", cls=MmcliCommand)(transcribe.transcribe)
 app.command("compare", cls=MmcliCommand)(compare.compare)
 app.command("analyze-image", cls=MmcliCommand)(analyze_image.analyze_image)
+app.command("live", cls=MmcliCommand)(live.live)
 app.add_typer(cache.app, name="cache")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(batch.app, name="batch")

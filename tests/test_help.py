@@ -19,6 +19,7 @@ COMMANDS = [
     ["transcribe"],
     ["compare"],
     ["analyze-image"],
+    ["live"],
     ["sessions"],
     ["sessions", "list"],
     ["sessions", "show"],

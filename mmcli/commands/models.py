@@ -45,6 +45,7 @@ def models(
                     "name": name,
                     "accepts": ["audio"] if transcription_only else caps.kinds(),
                     "transcription_only": transcription_only,
+                    "live": bool(spec.get("live")),  # real-time voice models: `mmcli live`
                     "context_tokens": None if transcription_only else caps.context_tokens,
                     "default": name == entry["default"],
                     "key_set": key_set,
@@ -67,7 +68,9 @@ def models(
 
 
 def _accepts(row: dict, separator: str) -> str:
-    return "audio (transcribe)" if row["transcription_only"] else separator.join(row["accepts"])
+    if row["transcription_only"]:
+        return "audio (transcribe)"
+    return separator.join(row["accepts"] + (["live"] if row["live"] else []))  # live: `mmcli live` models
 
 
 def _key(row: dict) -> str:

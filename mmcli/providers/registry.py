@@ -190,6 +190,9 @@ def check_accepts(ref: ModelRef, kinds: set[str]) -> None:
     if catalogue()[ref.provider]["models"].get(ref.name, {}).get("transcribe"):
         chat_default = f"{ref.provider}:{default_model_of(ref.provider)}"
         raise UsageError(f"{ref} is a speech-to-text model: use it with mmcli transcribe, or chat with {chat_default}.")
+    if catalogue()[ref.provider]["models"].get(ref.name, {}).get("live"):
+        chat_default = f"{ref.provider}:{default_model_of(ref.provider)}"
+        raise UsageError(f"{ref} is a live (real-time) model: use it with mmcli live, or chat with {chat_default}.")
     caps = capabilities(ref)
     for kind in sorted(kinds):
         if not caps.accepts(kind):
