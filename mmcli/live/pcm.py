@@ -1,7 +1,7 @@
 """Audio as the live APIs take it: 16-bit little-endian mono PCM at one rate.
 
-WAV is read with the standard library; other formats are decoded by PyAV,
-which the media preparation of ``transcribe`` uses too. Resampling is linear
+WAV is read with the standard library (no PyAV import for the common case);
+other formats go through ``mmcli.media.audio``, the conversion ``transcribe`` uses. Resampling is linear
 interpolation in pure Python (no numpy, and ``audioop`` is gone in Python 3.13):
 speech at 16-24 kHz needs no better, and an hour of audio converts in seconds.
 """
@@ -14,7 +14,6 @@ import sys
 import wave
 
 from ..conversation import Part
-from ..errors import UsageError
 
 SAMPLE_WIDTH = 2  # bytes: 16-bit samples
 
@@ -62,28 +61,10 @@ def _mono16(frames: bytes, channels: int, width: int) -> bytes:
 
 
 def _decoded_pcm(part: Part, rate: int) -> bytes:
-    """Any other format, decoded and resampled by PyAV (FFmpeg's libraries in a wheel)."""
-    name = "stdin" if part.source in ("", "-") else part.source
-    try:
-        import av
-    except ImportError:
-        raise UsageError(
-            f"{name} is {part.mime_type} audio; mmcli live reads WAV directly and needs PyAV for other formats: "
-            "pip install av, or convert the file to WAV."
-        ) from None
-    out = bytearray()
-    try:
-        with av.open(io.BytesIO(part.data)) as container:
-            stream = next(s for s in container.streams if s.type == "audio")
-            resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
-            for frame in container.decode(stream):
-                for converted in resampler.resample(frame):
-                    out += bytes(converted.planes[0])[: converted.samples * SAMPLE_WIDTH]
-            for converted in resampler.resample(None):
-                out += bytes(converted.planes[0])[: converted.samples * SAMPLE_WIDTH]
-    except (StopIteration, av.FFmpegError, ValueError) as error:
-        raise UsageError(f"{name} could not be decoded as audio ({error.__class__.__name__}).") from None
-    return bytes(out)
+    """Any other format: the same PyAV conversion `transcribe` uses (mmcli.media.audio)."""
+    from ..media.audio import to_pcm as decoded_pcm
+
+    return decoded_pcm(part, rate)
 
 
 def resample(pcm: bytes, source_rate: int, target_rate: int) -> bytes:
