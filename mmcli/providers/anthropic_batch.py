@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, closing
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from ..conversation import Request
 from .anthropic import AnthropicProvider, finish_of
-from .base import StreamProgress, failure, stainless_sdk_errors
-from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, Outcome, RemoteStatus
+from .base import failure
+from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, ChatBatch, Outcome, RemoteStatus
 
 MB = 1024 * 1024
 
@@ -20,27 +20,14 @@ MB = 1024 * 1024
 _REFUSED_TYPES = {"invalid_request_error": 400, "not_found_error": 404, "request_too_large": 413}
 
 
-class AnthropicBatch:
+class AnthropicBatch(ChatBatch):
     provider = "anthropic"
     # https://docs.anthropic.com/en/docs/build-with-claude/batch-processing: 100,000 requests
     # or 256 MB per batch; a little under 256 MB leaves room for the body's framing.
     max_requests = 100_000
     max_bytes = 250 * MB
 
-    def __init__(self, chat: AnthropicProvider) -> None:
-        self.chat = chat
-        self._client: Any = None
-
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self.chat.client()
-        return self._client
-
-    def _errors(self) -> AbstractContextManager[None]:
-        import anthropic
-
-        settings = self.chat.settings
-        return stainless_sdk_errors(self.chat.name, anthropic, settings, self.chat.key_variable, StreamProgress())
+    chat: AnthropicProvider
 
     # --- input ----------------------------------------------------------------------------------
 

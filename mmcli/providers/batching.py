@@ -84,6 +84,27 @@ class Outcome:
         return self
 
 
+class ChatBatch:
+    """What every provider's batch wire shares: the chat provider whose request
+    translation and settings it reuses, and one SDK client made on first use."""
+
+    def __init__(self, chat: Any) -> None:
+        self.chat = chat
+        self._client: Any = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self.chat.client()
+        return self._client
+
+    def _errors(self) -> Any:
+        """The chat provider's error translation (openai and anthropic share one; Gemini overrides)."""
+        from .base import StreamProgress, stainless_sdk_errors
+
+        sdk = importlib.import_module(self.chat.sdk_module)
+        return stainless_sdk_errors(self.chat.name, sdk, self.chat.settings, self.chat.key_variable, StreamProgress())
+
+
 class BatchWire(Protocol):
     """One provider's batch API. Steps are separate so the caller can record each one."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..conversation import Request
 from .base import StreamProgress, failure, google_sdk_errors
-from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, Outcome, RemoteStatus
+from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, ChatBatch, Outcome, RemoteStatus
 from .gemini import GeminiProvider, finish_of
 
 MB = 1024 * 1024
@@ -43,21 +43,14 @@ _REQUEST_LEVEL = {
 _CLIENT_ONLY = {"http_options", "automatic_function_calling", "should_return_http_response"}
 
 
-class GeminiBatch:
+class GeminiBatch(ChatBatch):
     provider = "gemini"
     # Files of up to 2 GB (https://ai.google.dev/gemini-api/docs/batch-api); no request
     # count is documented, so ours is the same as Anthropic's.
     max_requests = 100_000
     max_bytes = 1900 * MB
 
-    def __init__(self, chat: GeminiProvider) -> None:
-        self.chat = chat
-        self._client: Any = None
-
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self.chat.client()
-        return self._client
+    chat: GeminiProvider
 
     def _errors(self) -> AbstractContextManager[None]:
         return google_sdk_errors(self.chat.name, self.chat.settings, self.chat.key_variable, StreamProgress())

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from ..conversation import Request
-from .base import StreamProgress, failure, stainless_sdk_errors
-from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, Outcome, RemoteStatus
+from .base import failure
+from .batching import CANCELLED, DONE, EXPIRED, FAILED, RUNNING, SUCCEEDED, ChatBatch, Outcome, RemoteStatus
 from .openai import OpenAIProvider
 
 ENDPOINT = "/v1/chat/completions"
@@ -37,27 +36,14 @@ _FINISH = {
 }
 
 
-class OpenAIBatch:
+class OpenAIBatch(ChatBatch):
     provider = "openai"
     # https://platform.openai.com/docs/guides/batch: 50,000 requests and 200 MB per input file;
     # a little under 200 MB leaves room for the multipart framing.
     max_requests = 50_000
     max_bytes = 190 * MB
 
-    def __init__(self, chat: OpenAIProvider) -> None:
-        self.chat = chat
-        self._client: Any = None
-
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self.chat.client()
-        return self._client
-
-    def _errors(self) -> AbstractContextManager[None]:
-        import openai
-
-        settings = self.chat.settings
-        return stainless_sdk_errors(self.chat.name, openai, settings, self.chat.key_variable, StreamProgress())
+    chat: OpenAIProvider
 
     # --- input ----------------------------------------------------------------------------------
 
