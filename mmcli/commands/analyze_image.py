@@ -338,23 +338,9 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
+            from ..progress import progress_bar
 
-            from ..render import stderr_console
-
-            self.bar = Progress(
-                SpinnerColumn(),
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=stderr_console(),
-                transient=True,
-                redirect_stdout=False,
-                redirect_stderr=False,
-            )
-            self.task = self.bar.add_task("Analysing images", total=self.total)
-            self.bar.start()
+            self.bar, self.task = progress_bar("Analysing images", self.total)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -427,23 +427,9 @@ class _WaitBar:
 
     def __enter__(self) -> _WaitBar:
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
+            from ..progress import progress_bar
 
-            from ..render import stderr_console
-
-            self.bar = Progress(
-                SpinnerColumn(),
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=stderr_console(),
-                transient=True,
-                redirect_stdout=False,
-                redirect_stderr=False,
-            )
-            self.task = self.bar.add_task(self._label(self.job), total=self.job.total)  # type: ignore[attr-defined]
-            self.bar.start()  # type: ignore[attr-defined]
+            self.bar, self.task = progress_bar(self._label(self.job), self.job.total)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -62,18 +62,9 @@ class Progress:
         self.total = total
         if not sys.stderr.isatty():
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
+        from ..progress import progress_bar
 
-        from ..render import stderr_console
-
-        columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
-        if total > 1:
-            columns += [BarColumn(), MofNCompleteColumn()]
-        columns.append(TimeElapsedColumn())
-        self._live = RichProgress(*columns, console=stderr_console(), transient=True)
-        self._task = self._live.add_task(f"Transcribing {self.label}", total=total)
-        self._live.start()
+        self._live, self._task = progress_bar(f"Transcribing {self.label}", total, counted=total > 1)
 
     def note(self, description: str) -> None:
         if self._live is not None:
