@@ -21,6 +21,7 @@ DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_RETRIES = 2
 DEFAULT_CACHE_TTL_DAYS = 30.0
 DEFAULT_CACHE_MAX_MB = 200.0
+DEFAULT_WORKER_IDLE_MINUTES = 10.0
 
 
 def data_dir() -> Path:
@@ -88,6 +89,8 @@ class Config:
     cache_ttl_days: float = DEFAULT_CACHE_TTL_DAYS
     cache_max_mb: float = DEFAULT_CACHE_MAX_MB
     providers: dict[str, dict[str, object]] = field(default_factory=dict)
+    worker: bool = True  # the warm worker (mmcli/worker); MMCLI_NO_WORKER=1 also turns it off
+    worker_idle_minutes: float = DEFAULT_WORKER_IDLE_MINUTES
 
     @cached_property
     def data_dir(self) -> Path:
@@ -217,6 +220,15 @@ def parse_config(path: Path, *, warn: bool = True) -> Config:
     if not isinstance(providers, dict) or not all(isinstance(v, dict) for v in providers.values()):
         raise ConfigError(f"{path}: [providers.NAME] entries must be tables.")
     config.providers = providers
+    if "worker" in raw:
+        if not isinstance(raw["worker"], bool):
+            raise ConfigError(f"{path}: 'worker' must be true or false, not {raw['worker']!r}.")
+        config.worker = raw["worker"]
+    if "worker_idle_minutes" in raw:
+        minutes = float(_expect(raw, "worker_idle_minutes", (int, float), path))  # type: ignore[arg-type]
+        if minutes <= 0:
+            raise ConfigError(f"{path}: 'worker_idle_minutes' must be a positive number of minutes, not {minutes:g}.")
+        config.worker_idle_minutes = minutes
     if config.timeout <= 0 or config.retries < 0:
         raise ConfigError(f"{path}: 'timeout' must be positive and 'retries' zero or more.")
     if config.cache_ttl_days < 0 or config.cache_max_mb <= 0:

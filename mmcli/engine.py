@@ -10,7 +10,7 @@ the conversation; the engine only answers one request.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -354,9 +354,8 @@ def cache_put(cache: Any, key: str, entry: dict[str, Any], notify: Callable[[str
 
 
 def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | None) -> Answer:
-    from .providers import registry
-
-    provider = registry.get_provider(request.model, config, timeout=timeout)
+    # Before the clock starts: an SDK import, or a connection to the warm worker.
+    open_events = _event_source(request, config, timeout)
     result = Answer(model=request.model)
     pieces: list[str] = []
     started = time.perf_counter()
@@ -364,7 +363,7 @@ def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | N
     try:
         # closing(): an interrupted answer closes its HTTP stream at once, rather
         # than when the garbage collector finds it (the provider would go on generating).
-        with closing(provider.stream(_media_for(request))) as events:
+        with closing(open_events(_media_for(request))) as events:
             for event in events:
                 _take(event, result, pieces, sink, started)
     except (KeyboardInterrupt, BrokenPipeError, StreamInterrupted) as exc:
@@ -403,6 +402,31 @@ def _media_for(request: Request) -> Request:
     from . import media
 
     return media.for_provider(request)
+
+
+def _event_source(request: Request, config: Config, timeout: float | None) -> Callable[[Request], Iterator[object]]:
+    """Where the provider's events for ``request`` will come from: the warm worker
+    when one answers (this process then imports no SDK), else the provider here."""
+    from . import worker
+    from .providers import registry
+
+    def in_process(request: Request) -> Iterator[object]:
+        return registry.get_provider(request.model, config, timeout=timeout).stream(request)
+
+    if not worker.enabled(config):
+        return registry.get_provider(request.model, config, timeout=timeout).stream
+    from .worker import client
+
+    settings = registry.provider_settings(request.model.provider, config, timeout=timeout)
+    connection = client.connect(config.worker_idle_minutes)
+    if connection is None:
+        return registry.get_provider(request.model, config, timeout=timeout).stream
+
+    def through_worker(request: Request) -> Iterator[object]:
+        events = client.call(connection, request, settings, config.worker_idle_minutes)
+        return events if events is not None else in_process(request)  # nothing reached the provider yet
+
+    return through_worker
 
 
 def _interruption(exc: BaseException, result: Answer) -> MmcliError:

@@ -1,0 +1,78 @@
+"""What makes a worker the right one for this `mmcli`: the same Python, the
+same mmcli code and the same SDKs. A worker whose fingerprint differs is told
+to exit, so an upgrade (or an edit of a checkout) takes effect at the next call.
+
+Computed from file metadata only (no SDK import, no package metadata scan),
+so the client pays well under a millisecond for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from functools import cache
+from pathlib import Path
+
+# The installed packages the worker runs on a caller's behalf.
+SDK_MODULES = ("openai", "anthropic", "google.genai", "google.auth", "httpx", "httpx2", "PIL")
+# Their distributions, for `mmcli worker status`.
+SDK_DISTRIBUTIONS = ("openai", "anthropic", "google-genai", "google-auth", "httpx", "httpx2", "pillow")
+
+
+def _package_dir() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def _stamp(path: str) -> str:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return f"{path}:missing"
+    return f"{path}:{info.st_mtime_ns}:{info.st_size}"
+
+
+def _sources(root: Path) -> list[str]:
+    """Every module and data file of mmcli itself: editing a checkout restarts the worker too."""
+    found = []
+    pending = [str(root)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        pending.append(entry.path)
+                elif entry.name.endswith((".py", ".json")):
+                    found.append(entry.path)
+    return sorted(found)
+
+
+@cache
+def fingerprint() -> str:
+    from .. import __version__
+
+    parts = [__version__, sys.executable, sys.version]
+    parts += [_stamp(path) for path in _sources(_package_dir())]
+    for name in SDK_MODULES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        parts.append(_stamp(spec.origin) if spec is not None and spec.origin else f"{name}:absent")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+def versions() -> dict[str, str | None]:
+    """mmcli's, Python's and the SDKs' versions (the worker reports them; slower than ``fingerprint``)."""
+    from importlib import metadata
+
+    from .. import __version__
+
+    found: dict[str, str | None] = {"mmcli": __version__, "python": sys.version.split()[0]}
+    for name in SDK_DISTRIBUTIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found

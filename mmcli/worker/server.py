@@ -1,0 +1,332 @@
+"""The worker process: `python -m mmcli.worker [--idle-minutes N]`.
+
+It imports the provider SDKs once, then serves a Unix socket in the user's
+private runtime dir. Each connection is checked (the peer must be this user)
+and handed to a child forked from the warm process, which answers it and exits:
+
+- the SDKs are already imported in the child, so the call starts at once;
+- the child takes the caller's environment and working directory for the
+  call (keys, base URLs, proxies and certificates exactly as the caller has
+  them, .env included), and they die with it: nothing is kept beyond the call;
+- when the caller goes away (Ctrl-C, SIGTERM), the child exits at once, and
+  the kernel closes its provider connection mid-read: the provider stops;
+- concurrent calls (compare, analyze-image) are separate children.
+
+The worker writes nothing but its socket and an empty lock file, and exits
+after an idle time, when its socket is removed, or when a caller with another
+fingerprint (an upgrade) tells it to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from . import paths, protocol
+from .fingerprint import fingerprint, versions
+
+DEFAULT_IDLE_MINUTES = 10.0
+TICK_S = 1.0  # how often the idle time, the socket file and finished children are looked at
+REQUEST_READ_TIMEOUT_S = 30.0
+
+
+class Stop(Exception):
+    """SIGTERM (`mmcli worker stop`, a version change): close the socket and exit."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mmcli.worker", description="The mmcli warm worker.")
+    parser.add_argument("--idle-minutes", type=float, default=DEFAULT_IDLE_MINUTES)
+    args = parser.parse_args(argv)
+    os.umask(0o077)
+    directory = paths.private_dir(create=True)
+    if directory is None:
+        sys.exit(1)  # not a directory only we can enter: never serve from it
+    lock = _take_start_lock(directory)
+    if lock is None:
+        sys.exit(0)  # another worker is starting
+    try:
+        path = directory / paths.SOCKET_NAME
+        if _answers(path):
+            sys.exit(0)  # a worker for this very mmcli already serves
+        warm_up()
+        listener = _bind(path)
+    finally:
+        os.close(lock)
+    if listener is None:
+        sys.exit(0)
+    Worker(listener, path, idle_s=max(args.idle_minutes, 0.0) * 60).serve()
+
+
+def _take_start_lock(directory: Path) -> int | None:
+    fd = os.open(directory / paths.LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _answers(path: Path) -> bool:
+    """Whether a worker with our fingerprint serves ``path``; one with another is told to go."""
+    from . import client
+
+    info = client.status(path, timeout=2.0)
+    if info is None:
+        return False
+    if info.get("fingerprint") == fingerprint():
+        return True
+    client.stop(path, timeout=2.0)
+    return False
+
+
+def warm_up() -> None:
+    """Import what provider calls need, and pay their first-use costs, once, here."""
+    import gc
+    import importlib
+
+    from ..providers import registry
+
+    gc.disable()  # an import builds no garbage; collecting during it only rescans it
+    try:
+        for provider in registry.PROVIDERS:
+            try:
+                importlib.import_module(registry.provider_class(provider).sdk_module)
+            except Exception:  # noqa: BLE001, S112 - a provider that cannot load fails in its own call
+                continue
+        for name in ("google.auth.transport.requests", "PIL.Image", "mmcli.media"):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001, S112
+                continue
+        from ..providers.warm import warm_up as warm_providers
+
+        warm_providers()
+    finally:
+        gc.enable()
+    gc.collect()
+    gc.freeze()  # children share these pages with the worker instead of copying them on the first collection
+
+
+def _bind(path: Path) -> socket.socket | None:
+    """Listen on ``path``, taking it over from a dead worker's leftover socket file."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    for _ in range(50):
+        try:
+            listener.bind(str(path))
+            break
+        except OSError:
+            if _answers(path):
+                listener.close()
+                return None
+            try:
+                path.unlink()  # a socket file nobody answers on
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+    else:
+        listener.close()
+        return None
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    return listener
+
+
+class Worker:
+    def __init__(self, listener: socket.socket, path: Path, idle_s: float):
+        self.listener = listener
+        self.path = path
+        self.inode = os.stat(path).st_ino
+        self.idle_s = idle_s
+        self.started = time.time()
+        self.last_active = time.monotonic()
+        self.children: set[int] = set()
+        self.served = 0
+        self.fingerprint = fingerprint()
+        self.versions = versions()
+
+    def serve(self) -> None:
+        signal.signal(signal.SIGTERM, _raise_stop)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, _raise_stop)
+        try:
+            while self._should_go_on():
+                ready, _, _ = select.select([self.listener], [], [], TICK_S)
+                if ready:
+                    self._accept()
+        except Stop:
+            pass
+        finally:
+            self._close()
+
+    def _should_go_on(self) -> bool:
+        self._reap()
+        if self.children:
+            self.last_active = time.monotonic()
+        elif time.monotonic() - self.last_active >= self.idle_s:
+            return False
+        try:
+            return os.stat(self.path).st_ino == self.inode  # removed or taken over: this worker is done
+        except OSError:
+            return False
+
+    def _reap(self) -> None:
+        for pid in list(self.children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.children.discard(pid)
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        self.last_active = time.monotonic()
+        if not paths.same_user(conn):
+            conn.close()  # another user's process: not a word to it
+            return
+        self.served += 1
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                self.listener.close()
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                Call(conn, self).run()
+            except BaseException:  # noqa: BLE001 - a child never returns into the accept loop
+                code = 1
+            finally:
+                os._exit(code)
+        self.children.add(pid)
+        conn.close()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "t": "status",
+            "pid": os.getpid(),
+            "started": self.started,
+            "uptime_s": round(time.time() - self.started, 1),
+            "socket": str(self.path),
+            "fingerprint": self.fingerprint,
+            "versions": self.versions,
+            "idle_minutes": self.idle_s / 60,
+            "served": self.served,
+            "active": len(self.children),
+            "protocol": protocol.PROTOCOL,
+        }
+
+    def _close(self) -> None:
+        try:
+            if os.stat(self.path).st_ino == self.inode:
+                self.path.unlink()
+        except OSError:
+            pass
+        self.listener.close()
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise Stop
+
+
+class Call:
+    """One connection, in a child of the worker: a status, a stop, or one provider call."""
+
+    def __init__(self, conn: socket.socket, worker: Worker):
+        self.conn = conn
+        self.worker = worker  # as it was at the fork: this process's parent
+        self.parent = os.getppid()
+
+    def run(self) -> None:
+        self.conn.settimeout(REQUEST_READ_TIMEOUT_S)
+        reader = protocol.Reader(self.conn)
+        message, blobs = reader.read(with_fds=True)
+        kind = message.get("t")
+        if kind == "status":
+            # The child's status is its parent's: the counts as they were at the fork.
+            status = self.worker.status()
+            status["pid"] = self.parent
+            protocol.send(self.conn, status)
+        elif kind == "stop":
+            os.kill(self.parent, signal.SIGTERM)
+            protocol.send(self.conn, {"t": "stopping", "pid": self.parent})
+        elif kind == "request":
+            self.answer(message, blobs, reader)
+
+    def answer(self, message: dict[str, Any], blobs: list[bytes], reader: protocol.Reader) -> None:
+        if message.get("fingerprint") != self.worker.fingerprint:
+            # Another mmcli or SDK version: this worker is out of date. The caller
+            # answers in-process and starts a fresh worker.
+            protocol.send(self.conn, {"t": "mismatch", "fingerprint": self.worker.fingerprint})
+            os.kill(self.parent, signal.SIGTERM)
+            return
+        self.take_callers_context(message, reader.fds)
+        from ..providers import registry
+
+        request = protocol.request_from_wire(message["request"], blobs)
+        settings = protocol.settings_from_wire(message["settings"])
+        registry._quiet_sdk_logging()  # reads MMCLI_DEBUG from the caller's environment
+        provider = registry.provider_class(request.model.provider)(settings)
+        protocol.send(self.conn, {"t": "accepted"})
+        go, _ = reader.read()  # until the caller says go, it may still answer in-process instead
+        if go.get("t") != "go":
+            return
+        self.conn.settimeout(None)
+        threading.Thread(target=self.exit_when_caller_leaves, daemon=True).start()
+        self.stream(provider, request)
+
+    def take_callers_context(self, message: dict[str, Any], fds: list[int]) -> None:
+        """The caller's environment, directory and stderr, for this call only (this process ends with it)."""
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in message.get("env", {}).items()})
+        try:
+            os.chdir(message.get("cwd") or "/")
+        except OSError:
+            pass
+        if fds:
+            os.dup2(fds[0], 2)  # SDK warnings and MMCLI_DEBUG logs reach the caller's stderr, as in-process
+            for fd in fds:
+                os.close(fd)
+
+    def exit_when_caller_leaves(self) -> None:
+        """The caller sends nothing after `go`: any read returning means it closed (Ctrl-C, SIGTERM, a crash).
+
+        Exiting then closes the provider's connection at once, even mid-read, so the provider stops generating.
+        """
+        try:
+            self.conn.recv(1)
+        except OSError:
+            pass
+        os._exit(0)
+
+    def stream(self, provider: Any, request: Any) -> None:
+        from contextlib import closing
+
+        from ..errors import MmcliError
+
+        try:
+            with closing(provider.stream(request)) as events:
+                for event in events:
+                    protocol.send(self.conn, protocol.event_to_wire(event))
+        except (BrokenPipeError, ConnectionError):
+            os._exit(0)  # the caller left between two events
+        except MmcliError as exc:
+            protocol.send(self.conn, protocol.error_to_wire(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - told to the caller as the in-process call would tell it
+            protocol.send(self.conn, protocol.error_to_wire(exc))
+            return
+        protocol.send(self.conn, {"t": "end"})
