@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import analyze_image, batch, cache, chat, compare, live, models, sessions, transcribe
+from .commands import analyze_image, batch, cache, chat, compare, live, models, sessions, transcribe, worker
 from .help_format import CONTEXT_SETTINGS, MmcliCommand, MmcliGroup
 
 app = typer.Typer(
@@ -60,6 +60,7 @@ app.command("live", cls=MmcliCommand)(live.live)
 app.add_typer(cache.app, name="cache")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(batch.app, name="batch")
+app.add_typer(worker.app, name="worker")
 
 
 def main() -> None:

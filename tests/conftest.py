@@ -108,6 +108,7 @@ def mmcli_env(
         "COLUMNS": "100",
         "TERM": "xterm-256color",
         "PYTHONUNBUFFERED": "1",
+        "MMCLI_NO_WORKER": "1",  # no warm worker outlives a test; tests/test_worker.py turns it on
         # Without ADC, google-auth would probe the GCE metadata server for seconds.
         "NO_GCE_CHECK": "true",
         "NO_PROXY": "127.0.0.1,localhost",

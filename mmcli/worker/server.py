@@ -315,18 +315,17 @@ class Call:
     def stream(self, provider: Any, request: Any) -> None:
         from contextlib import closing
 
-        from ..errors import MmcliError
-
         try:
             with closing(provider.stream(request)) as events:
                 for event in events:
                     protocol.send(self.conn, protocol.event_to_wire(event))
         except (BrokenPipeError, ConnectionError):
             os._exit(0)  # the caller left between two events
-        except MmcliError as exc:
-            protocol.send(self.conn, protocol.error_to_wire(exc))
-            return
         except Exception as exc:  # noqa: BLE001 - told to the caller as the in-process call would tell it
+            from ..errors import _debug, _report_traceback
+
+            if _debug():
+                _report_traceback()  # the provider-side traceback, redacted, on the caller's stderr
             protocol.send(self.conn, protocol.error_to_wire(exc))
             return
         protocol.send(self.conn, {"t": "end"})
