@@ -4,16 +4,26 @@ answers instantly:
 - `mmcli chat --no-cache` vs a bare script making the same streamed request
   with the same SDK (what mmcli adds on top of the SDK);
 - a cache hit of `mmcli chat` vs the same command with --no-cache, and vs
-  `python -c "import typer, rich"`.
+  `python -c "import typer, rich"`;
+- the warm worker: a cold one-shot `mmcli chat` (stdout piped) with a warm
+  worker vs without one (MMCLI_NO_WORKER=1) vs `python -c "import typer, rich"`,
+  per provider (OpenAI, Anthropic, Gemini fakes), medians of interleaved runs;
+  and a shell loop of 50 one-shots with and without the worker.
 
-Run: python bench/bench_oneshot.py
+Bytecode is cached in a private PYTHONPYCACHEPREFIX (as an installed package
+has its .pyc files), whatever PYTHONDONTWRITEBYTECODE says.
+
+Run: python bench/bench_oneshot.py [--worker-only]
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 from _stats import report, time_command, time_commands  # noqa: E402
 
-from tests.fakes import FakeOpenAI, Reply  # noqa: E402
+from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, Reply  # noqa: E402
 
 BARE_SDK_SCRIPT = """
 import openai, sys
@@ -46,6 +56,7 @@ def main() -> None:
             "OPENAI_BASE_URL": fake.base_url,
             "MMCLI_DATA_DIR": f"{home}/data",
             "MMCLI_CONFIG_DIR": f"{home}/config",
+            "MMCLI_NO_WORKER": "1",  # this part measures the in-process path
         }
         mmcli = [sys.executable, "-m", "mmcli", "chat", "-m", "openai:gpt-4o-mini"]
         kwargs = {"env": env, "cwd": home}
@@ -72,5 +83,106 @@ def main() -> None:
     )
 
 
+WORKER_RUNS = 9
+LOOP_CALLS = 50
+
+
+def _bench_env(home: str, fakes: dict[str, object]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENAI_", "ANTHROPIC_", "GOOGLE_", "GEMINI_", "MMCLI_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update({
+        "OPENAI_API_KEY": "sk-bench-0123456789",
+        "ANTHROPIC_API_KEY": "sk-ant-bench-0123456789",
+        "GOOGLE_API_KEY": "AIzaBench0123456789abcdefghijk",
+        "OPENAI_BASE_URL": fakes["openai"].base_url,
+        "ANTHROPIC_BASE_URL": fakes["anthropic"].base_url,
+        "GOOGLE_GEMINI_BASE_URL": fakes["gemini"].base_url,
+        "MMCLI_DATA_DIR": f"{home}/data",
+        "MMCLI_CONFIG_DIR": f"{home}/config",
+        "MMCLI_RUNTIME_DIR": f"{home}/run",
+        "PYTHONPYCACHEPREFIX": f"{home}/pycache",
+        "PYTHONPATH": str(ROOT),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "NO_GCE_CHECK": "true",
+    })
+    return env
+
+
+def _piped(argv: list[str], env: dict[str, str], cwd: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    return time.perf_counter() - started
+
+
+def _wait_for_worker(env: dict[str, str]) -> None:
+    from mmcli.worker import client
+
+    path = Path(env["MMCLI_RUNTIME_DIR"]) / "worker.sock"
+    deadline = time.monotonic() + 300
+    while client.status(path) is None:
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker did not start")
+        time.sleep(0.2)
+
+
+def worker_main() -> None:
+    models = {"openai": "openai:gpt-4o-mini", "anthropic": "anthropic:claude-haiku-4-5",
+              "gemini": "gemini:gemini-2.5-flash"}
+    with FakeOpenAI() as openai_fake, FakeAnthropic() as anthropic_fake, FakeGemini() as gemini_fake, \
+            tempfile.TemporaryDirectory(prefix="mmb-") as home:
+        fakes = {"openai": openai_fake, "anthropic": anthropic_fake, "gemini": gemini_fake}
+        for fake in fakes.values():
+            fake.default = Reply(text="A short answer of a few words.")
+        warm = _bench_env(home, fakes)
+        cold = {**warm, "MMCLI_NO_WORKER": "1"}
+        mmcli = [sys.executable, "-m", "mmcli", "chat"]
+        baseline = [sys.executable, "-c", "import typer, rich"]
+        counter = iter(range(1_000_000))
+
+        def one_shot(provider: str, env: dict[str, str]) -> float:
+            # A new prompt each time: a real call, not a cache hit.
+            return _piped([*mmcli, "-m", models[provider], f"Hello {next(counter)}"], env, home)
+
+        for provider in models:  # bytecode cached, files warm
+            one_shot(provider, cold)
+        _piped(baseline, warm, home)
+        one_shot("openai", warm)  # the first call answers in-process and starts the worker
+        _wait_for_worker(warm)
+        rows = []
+        for provider in models:
+            samples: dict[str, list[float]] = {"worker": [], "no_worker": [], "baseline": []}
+            one_shot(provider, warm)
+            for _ in range(WORKER_RUNS):  # interleaved, so a change in load hits all three alike
+                samples["worker"].append(one_shot(provider, warm))
+                samples["no_worker"].append(one_shot(provider, cold))
+                samples["baseline"].append(_piped(baseline, warm, home))
+            worker, no_worker, base = (statistics.median(samples[k]) for k in ("worker", "no_worker", "baseline"))
+            rows.append((
+                f"{provider}: warm worker / none / typer+rich",
+                f"{worker * 1000:.0f} / {no_worker * 1000:.0f} / {base * 1000:.0f} ms  "
+                f"(worker = {worker / base:.2f}x typer+rich, target <= 1.5x; {no_worker / worker:.1f}x faster)",
+            ))
+        loop = (
+            f'for i in $(seq {LOOP_CALLS}); do "{sys.executable}" -m mmcli chat -m {models["openai"]} '
+            '"Summarise $i" < /dev/null > /dev/null; done'
+        )
+        totals = {}
+        for name, env in (("worker", warm), ("no_worker", cold)):
+            totals[name] = _piped(["bash", "-c", loop], env, home)
+        rows.append((
+            f"shell loop of {LOOP_CALLS} one-shots (openai)",
+            f"{totals['worker']:.1f} s with the worker, {totals['no_worker']:.1f} s without "
+            f"({totals['no_worker'] / totals['worker']:.1f}x)",
+        ))
+        from mmcli.worker import client
+
+        os.environ["MMCLI_RUNTIME_DIR"] = warm["MMCLI_RUNTIME_DIR"]
+        client.stop()
+    report(rows)
+
+
 if __name__ == "__main__":
-    main()
+    if "--worker-only" not in sys.argv:
+        main()
+    worker_main()

@@ -46,6 +46,7 @@ from tests.test_chat import (  # noqa: F401
     test_server_error_after_retries_exits_1,
     test_stream_cut_keeps_what_arrived_and_exits_1,
     test_vertex_express_mode_uses_the_vertex_path,
+    test_vertex_project_mode_uses_application_default_credentials,
 )
 from tests.test_compare import (  # noqa: F401
     test_one_failing_model_leaves_the_others_complete,

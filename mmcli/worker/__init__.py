@@ -16,7 +16,10 @@ from typing import Any
 
 
 def enabled(config: Any) -> bool:
-    """On unless MMCLI_NO_WORKER is set (to anything but 0) or config.toml says `worker = false`."""
-    if os.environ.get("MMCLI_NO_WORKER", "") not in ("", "0"):
+    """On unless MMCLI_NO_WORKER is set (to anything but 0) or config.toml says `worker = false`.
+
+    Off where the OS has no fork() (Windows): the worker forks a child per call.
+    """
+    if os.environ.get("MMCLI_NO_WORKER", "") not in ("", "0") or not hasattr(os, "fork"):
         return False
     return bool(getattr(config, "worker", True))

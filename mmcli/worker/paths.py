@@ -74,9 +74,9 @@ def peer_uid(sock: socket.socket) -> int | None:
     SO_PEERCRED on Linux, getpeereid() on macOS and the BSDs.
     """
     if hasattr(socket, "SO_PEERCRED"):
-        size = struct.calcsize("3i")
+        ucred = struct.Struct("iII")  # struct ucred: pid_t pid; uid_t uid; gid_t gid
         try:
-            _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size))
+            _pid, uid, _gid = ucred.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, ucred.size))
         except OSError:
             return None
         return uid
