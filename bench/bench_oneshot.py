@@ -165,11 +165,12 @@ def worker_main() -> None:
             ))
         loop = (
             f'for i in $(seq {LOOP_CALLS}); do "{sys.executable}" -m mmcli chat -m {models["openai"]} '
-            '"Summarise $i" < /dev/null > /dev/null; done'
+            '"Summarise $i ($RUN)" < /dev/null > /dev/null; done'
         )
         totals = {}
         for name, env in (("worker", warm), ("no_worker", cold)):
-            totals[name] = _piped(["bash", "-c", loop], env, home)
+            # $RUN keeps the two loops' prompts apart: the second must not be served from the cache.
+            totals[name] = _piped(["bash", "-c", loop], {**env, "RUN": name}, home)
         rows.append((
             f"shell loop of {LOOP_CALLS} one-shots (openai)",
             f"{totals['worker']:.1f} s with the worker, {totals['no_worker']:.1f} s without "

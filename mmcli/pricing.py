@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
+from pathlib import Path
+
+_PRICES = Path(__file__).resolve().parent / "data" / "prices.json"  # not importlib.resources: see registry
 
 
 @cache
 def price_table() -> dict[str, list[float]]:
-    text = resources.files("mmcli").joinpath("data/prices.json").read_text(encoding="utf-8")
+    text = _PRICES.read_text(encoding="utf-8")
     return json.loads(text)["models"]
 
 
 def prices_checked_on() -> str:
-    text = resources.files("mmcli").joinpath("data/prices.json").read_text(encoding="utf-8")
+    text = _PRICES.read_text(encoding="utf-8")
     return json.loads(text)["checked"]
 
 

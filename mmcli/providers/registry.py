@@ -12,7 +12,7 @@ import json
 import os
 import threading
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Config
@@ -50,7 +50,9 @@ DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 
 @cache
 def catalogue() -> dict[str, dict]:
-    text = resources.files("mmcli").joinpath("data/models.json").read_text(encoding="utf-8")
+    # Read beside the package rather than through importlib.resources, whose import
+    # (tempfile, random, zipfile) costs every run more than the read itself.
+    text = (Path(__file__).resolve().parent.parent / "data" / "models.json").read_text(encoding="utf-8")
     return json.loads(text)["providers"]
 
 
