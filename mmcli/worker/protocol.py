@@ -52,6 +52,10 @@ def send(sock: socket.socket, message: dict[str, Any], blobs: list[bytes] | None
         if sent < len(head):
             sock.sendall(head[sent:])
         frames = frames[2:]
+    small = [f for f in frames if len(f) < 65536]
+    if len(small) == len(frames):
+        sock.sendall(b"".join(frames))  # one write, so the reader wakes once per message
+        return
     for frame in frames:
         sock.sendall(frame)
 

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mmcli.worker", description="The mmcli warm worker.")
     parser.add_argument("--idle-minutes", type=float, default=DEFAULT_IDLE_MINUTES)
     args = parser.parse_args(argv)
-    os.umask(0o077)
+    callers_umask = os.umask(0o077)  # the directory, lock and socket are born private
     directory = paths.private_dir(create=True)
     if directory is None:
         sys.exit(1)  # not a directory only we can enter: never serve from it
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         listener = _bind(path)
     finally:
         os.close(lock)
+        os.umask(callers_umask)  # calls run with the user's own, as in-process
     if listener is None:
         sys.exit(0)
     Worker(listener, path, idle_s=max(args.idle_minutes, 0.0) * 60).serve()
@@ -210,6 +211,10 @@ class Worker:
             except BaseException:  # noqa: BLE001 - a child never returns into the accept loop
                 code = 1
             finally:
+                try:
+                    sys.stderr.flush()  # the caller's stderr: what the SDK or MMCLI_DEBUG wrote there
+                except (OSError, ValueError):
+                    pass
                 os._exit(code)
         self.children.add(pid)
         conn.close()
