@@ -47,11 +47,10 @@ def private_dir(create: bool) -> Path | None:
     """
     path = runtime_dir()
     if create:
+        from ..private_dirs import make_private_dirs
+
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
+            make_private_dirs(path)  # and its missing parents, 0700 whatever the umask
         except OSError:
             return None
     try:
