@@ -59,6 +59,11 @@ from tests.test_endings import (  # noqa: F401
     test_openai_refusal_is_printed_and_exits_1,
 )
 from tests.test_fidelity import test_debug_traceback_is_redacted_and_keeps_the_exit_code  # noqa: F401
+from tests.test_repl import (  # noqa: F401
+    test_a_conversation_sends_the_full_history_every_turn,
+    test_ctrl_c_stops_the_answer_keeps_what_arrived_and_the_repl_goes_on,
+    test_model_switch_sends_the_history_to_the_new_provider_in_its_format,
+)
 from tests.test_signals import test_sigterm_and_sighup_in_a_pipe_keep_question_and_partial  # noqa: F401
 
 pytestmark = pytest.mark.worker
