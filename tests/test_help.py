@@ -29,6 +29,9 @@ COMMANDS = [
     ["cache"],
     ["cache", "stats"],
     ["cache", "clear"],
+    ["worker"],
+    ["worker", "status"],
+    ["worker", "stop"],
 ]
 LONG_EXAMPLE = (
     'mmcli compare "Explain CRDTs in 5 sentences" -m openai:gpt-4o-mini -m claude-haiku-4-5 -m gemini-2.5-flash'
