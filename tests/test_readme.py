@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_media import m4a_bytes, mp3_bytes
+from tests.media_samples import audio_file
 from tests.test_multimodal import image_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,8 +51,8 @@ def example_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "examples"
     (folder / "photos").mkdir(parents=True)
     (folder / "diagram.png").write_bytes(image_bytes((64, 48)))
-    (folder / "question.mp3").write_bytes(mp3_bytes())
-    (folder / "talk.m4a").write_bytes(m4a_bytes())
+    (folder / "question.mp3").write_bytes(audio_file("mp3"))  # real audio: transcribe decodes it
+    (folder / "talk.m4a").write_bytes(audio_file("m4a"))
     for name in ("a.jpg", "b.jpg"):
         (folder / "photos" / name).write_bytes(image_bytes((32, 24), "JPEG"))
     if shutil.which("git"):
