@@ -125,6 +125,12 @@ class TerminalSink:
     ticker thread that keeps the spinner turning and shows text that arrived
     just before a pause. One writer at a time, each write erasing only the
     live region it drew itself, so nothing printed is ever erased.
+
+    A redraw that took long (a code block taller than the screen is
+    re-highlighted whole) spaces the next ones out, so the renderer never
+    takes more than about a quarter of a core. ``clock`` is for tests and
+    benches: a clock of their own also leaves out the ticker thread, which
+    runs on real time.
     """
 
     def __init__(
@@ -139,6 +145,8 @@ class TerminalSink:
         self.notes = notes
         self._interval = 1.0 / refresh_per_second if refresh_per_second > 0 else 0.0
         self._clock = clock
+        self._real_time = clock is time.monotonic
+        self._gap = self._interval  # the time to wait between redraws, longer after a slow one
         self._lock = threading.RLock()
         self._stream: MarkdownStream | None = None
         self._region: LiveRegion | None = None
@@ -155,13 +163,15 @@ class TerminalSink:
         self._label = f"{model} is thinking…"
         self._spinner = None
         self._drawn_at = float("-inf")
+        self._gap = self._interval
         self._dirty = True
         if self._region.enabled:
             self._region.show_cursor(False)
             with _signals_held():
                 self._draw()
-            self._ticker = _Ticker(self._tick, min(self._interval or 0.1, 0.1))
-            self._ticker.start()
+            if self._real_time:
+                self._ticker = _Ticker(self._tick, min(self._interval or 0.1, 0.1))
+                self._ticker.start()
 
     def delta(self, text: str) -> None:
         stream = self._stream
@@ -170,7 +180,7 @@ class TerminalSink:
         with self._lock:
             stream.feed(text)
             self._dirty = True
-            if self._clock() - self._drawn_at >= self._interval:
+            if self._clock() - self._drawn_at >= self._gap:
                 with _signals_held():
                     self._draw()
 
@@ -179,7 +189,7 @@ class TerminalSink:
             if self._stream is None:
                 return
             spinning = not self._stream.has_text
-            if (self._dirty or spinning) and self._clock() - self._drawn_at >= self._interval:
+            if (self._dirty or spinning) and self._clock() - self._drawn_at >= self._gap:
                 self._draw()
 
     def _draw(self) -> None:
@@ -189,11 +199,14 @@ class TerminalSink:
             return
         self._drawn_at = self._clock()
         self._dirty = False
+        started = time.perf_counter()
         if not stream.has_text:
             region.update([], self._spinner_lines() if region.enabled else [])
             return
         committed, live = stream.advance(self.console, self.console.options, region.max_rows)
         region.update(committed, live)
+        if self._real_time:
+            self._gap = max(self._interval, 3 * (time.perf_counter() - started))
 
     def _spinner_lines(self) -> list[Any]:
         from rich.spinner import Spinner
