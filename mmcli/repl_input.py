@@ -193,7 +193,8 @@ class LineReader:
         return FormattedText([(style, f"{name}> ")])
 
     def _continuation(self, width: int, line_number: int, wrap_count: int) -> Any:
-        return "." * max(0, width - 1) + " " if width > 1 else ""
+        """What goes before the 2nd, 3rd... line of a message: "..." under the prompt's ">"."""
+        return "" if wrap_count else "... ".rjust(width)
 
     def read(self) -> str:
         """One message (raises EOFError on Ctrl-D, KeyboardInterrupt on Ctrl-C)."""
