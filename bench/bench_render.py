@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's mmcli, not an installed one
 from _stats import RUNS, report  # noqa: E402
 from rich.console import Console  # noqa: E402
 
