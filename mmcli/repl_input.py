@@ -8,7 +8,7 @@
   searches it; it is kept in the data dir, private, without any line that
   holds an API key.
 - Tab completes slash commands, session names after /load, model names
-  after /model and paths after /image and /audio.
+  after /model and paths after /image, /audio and /video.
 
 This module is imported only when the REPL starts: prompt_toolkit takes a
 while to import, and nothing else needs it.
@@ -30,6 +30,7 @@ from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.key_binding import KeyBindings
 
+from .private_dirs import make_private_dirs
 from .repl import message_of, open_block
 from .repl_commands import COMMANDS
 
@@ -64,7 +65,7 @@ class ReplCompleter(Completer):
             yield from _words(self.session_names(), arg)
         elif name == "model":
             yield from _words(self.model_names(), arg)
-        elif name in ("image", "audio"):
+        elif name in ("image", "audio", "video"):
             yield from self.paths.get_completions(Document(arg, len(arg)), complete_event)
 
 
@@ -101,7 +102,7 @@ class ReplHistory(FileHistory):
         if _has_secret(string):
             return
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dirs(self.path.parent)
             # Created private: the history holds everything typed.
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as file:
@@ -113,7 +114,7 @@ class ReplHistory(FileHistory):
         """Rewrite the file with the newest ``length`` entries, in prompt_toolkit's format, mode 0600."""
         entries = [entry for entry in reversed(list(self.load_history_strings())) if not _has_secret(entry)]
         body = "".join("\n# mmcli\n" + "".join(f"+{line}\n" for line in entry.split("\n")) for entry in entries)
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(body)
