@@ -86,6 +86,8 @@ def test_a_conversation_sends_the_full_history_every_turn(spawn_mmcli, mmcli_env
     child.sendline('"""')
     child.sendline("line one")
     child.sendline('line two"""')
+    # (The prompt is redrawn while the block grows: wait for the answer, then the next prompt.)
+    child.expect("Noted.")
     child.expect(prompt_of(GPT))
     help_text = say(child, "/help")
     usage = say(child, "/usage")
