@@ -9,7 +9,8 @@ answer that was streaming.
 
 Ctrl-C while an answer streams stops that answer (what arrived is kept, marked
 incomplete) and returns to the prompt; at the prompt it clears the line.
-Ctrl-D or ``/exit`` leaves.
+Ctrl-D or ``/exit`` leaves. Line editing (``repl_input``, prompt_toolkit) is
+loaded only here.
 """
 
 from __future__ import annotations
@@ -367,11 +368,13 @@ class Repl:
             try:
                 line = self.read()
             except KeyboardInterrupt:
-                # Ctrl-C at the prompt clears the line, as in a shell.
-                sys.stdout.write("\n")
+                # Ctrl-C at the prompt clears the line, as in a shell (prompt_toolkit has moved to a new line).
+                if self._reader is None:
+                    sys.stdout.write("\n")
                 continue
             except EOFError:
-                sys.stdout.write("\n")
+                if self._reader is None:
+                    sys.stdout.write("\n")
                 break
             if not line.strip() and not self.pending_parts:
                 continue
