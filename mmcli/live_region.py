@@ -14,6 +14,7 @@ replaces it.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,8 +41,20 @@ class LiveRegion:
 
     @property
     def max_rows(self) -> int:
-        """The tallest region that still fits on the screen with the cursor's row below it."""
-        return max(1, self.console.size.height - 1)
+        """The most lines the region may show: it fits on the screen with the cursor's row below it
+        (fewer when the terminal is narrower than the console thinks, and wraps each line)."""
+        width = self.console.size.width
+        wraps = -(-width // min(width, self._screen_width()))
+        return max(1, (self.console.size.height - 1) // wraps)
+
+    def _screen_width(self) -> int:
+        """The terminal's own width. It differs from the console's when COLUMNS says otherwise or
+        the terminal was just resized; the terminal then wraps lines, and the rows must be counted
+        as it shows them."""
+        try:
+            return os.get_terminal_size(self.console.file.fileno()).columns or self.console.size.width
+        except (AttributeError, OSError, ValueError):
+            return self.console.size.width
 
     def update(self, committed: list[Line], live: list[Line]) -> None:
         """Print ``committed`` for good where the region was, then draw ``live`` below it."""
@@ -51,7 +64,7 @@ class LiveRegion:
             live = []
             if not committed:
                 return
-        width = max(1, self.console.size.width)
+        width = max(1, min(self.console.size.width, self._screen_width()))
         segments: list[Segment] = []
         if self.enabled:
             segments.append(_control("\r"))
@@ -66,7 +79,7 @@ class LiveRegion:
             segments.extend(line)
             segments.append(newline)
             if index >= len(committed):
-                # A line wider than the terminal (which Rich should not produce) would wrap.
+                # A line wider than the terminal wraps.
                 rows += max(1, -(-Segment.get_line_length(line) // width))
         if self.enabled:
             segments.append(_control("\x1b[J"))

@@ -9,7 +9,7 @@ import pexpect
 import pytest
 
 from tests.fakes import Reply
-from tests.render_screen import Terminal, corpus, whole_lines
+from tests.render_screen import Terminal, corpus, whole_lines, whole_output
 
 MARKDOWN_ANSWER = (
     "# Release notes\n\n"
@@ -128,3 +128,18 @@ def test_ctrl_c_leaves_the_partial_answer_once_then_the_note(spawn_mmcli, mmcli_
     assert partial == words[: len(partial)] and len(partial) >= 31
     assert "^C" not in "".join(lines)
     assert not terminal.screen.cursor.hidden
+
+
+def test_a_terminal_narrower_than_COLUMNS_wraps_lines_and_still_loses_none(spawn_mmcli, mmcli_env, fake_openai):
+    """COLUMNS says 100, the terminal has 80: every line Rich pads to 100 takes two rows."""
+    answer = corpus()["numbered_steps"]
+    fake_openai.queue(Reply(text=answer, chunk_delay_s=0.002))
+    child = spawn_mmcli(["chat", "--no-cache", "-m", "gpt-4o-mini", "render test"], sized(mmcli_env, 100),
+                        dimensions=(SCREEN_ROWS, 80))
+    raw = run_to_end(child)
+    assert child.exitstatus == 0, raw
+    expected = []
+    for line in whole_output(answer, 100).split("\n")[:-1]:
+        expected += [line[start : start + 80].rstrip() for start in range(0, max(1, len(line)), 80)]
+    got = screen_of(raw, 80)
+    assert got == expected, "\n".join(difflib.unified_diff(expected, got, lineterm=""))
