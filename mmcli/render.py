@@ -1,10 +1,11 @@
 """Showing an answer as it arrives.
 
 On a terminal, Markdown is rendered incrementally the way aichat does it:
-each block that is complete (ended by a blank line outside a code fence) is
-rendered and printed once; only the unfinished last block lives in a Rich
-Live region, which redraws at a bounded rate. So the cost per token does not
-grow with the length of the answer.
+each top-level block that markdown-it says is complete is rendered and
+printed once (``markdown_stream``); only the unfinished last block lives in
+a region at the bottom of the screen (``live_region``), redrawn at a bounded
+rate. The cost per token does not grow with the length of the answer, and
+the final screen is what Rich prints for the whole answer.
 
 In a pipe, text is written raw and flushed as it arrives: nothing else on
 stdout.
@@ -12,8 +13,17 @@ stdout.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
+
+from .live_region import LiveRegion
+from .markdown_stream import MarkdownStream
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,12 +39,11 @@ def citations_text(urls: list[str]) -> str:
     return "Sources:\n" + "".join(f"{n}. {url}\n" for n, url in enumerate(urls, 1))
 
 
-def _has_text(line: list[Any]) -> bool:
-    return any(segment.text for segment in line)
-
-
 class BlockSplitter:
-    """Splits streamed Markdown into complete blocks and the unfinished tail.
+    """Splits streamed Markdown into blocks at blank lines outside code fences, and the unfinished tail.
+
+    A cheap approximation kept for the side-by-side ``compare`` view, whose
+    columns are redrawn whole; the terminal answer uses ``MarkdownStream``.
 
     Only newly arrived complete lines are scanned, so feeding n characters
     costs O(n) in total.
@@ -92,114 +101,136 @@ def markdown(text: str) -> Any:
 
         _MARKDOWN_TEMPLATE = Markdown("")
         _MARKDOWN_PARSER = MarkdownIt().enable("strikethrough").enable("table")
+    return markdown_of_tokens(_MARKDOWN_PARSER.parse(text), text)
+
+
+def markdown_of_tokens(tokens: list[Any], text: str = "") -> Any:
+    """A rich Markdown that renders already parsed markdown-it tokens."""
+    from rich.markdown import Markdown
+
+    if _MARKDOWN_TEMPLATE is None:
+        markdown("")
     instance = Markdown.__new__(Markdown)
     instance.__dict__.update(_MARKDOWN_TEMPLATE.__dict__)
     instance.markup = text
-    instance.parsed = _MARKDOWN_PARSER.parse(text)
+    instance.parsed = tokens
     return instance
 
 
-class _LiveTail:
-    """The Live region's renderable: the unfinished last block.
+class TerminalSink:
+    """Live Markdown on a terminal: what is final printed once, the rest redrawn below it.
 
-    It is parsed only when Rich redraws (at most LIVE_REFRESH_PER_SECOND, and
-    when a finished block is printed above it), never per token, and the last
-    rendering is reused while the text is unchanged. It shows the last
-    screenful, so a long code block still shows its newest lines.
+    All drawing happens under one lock, from the main thread as text
+    arrives (at most ``refresh_per_second`` times a second) and from a small
+    ticker thread that keeps the spinner turning and shows text that arrived
+    just before a pause. One writer at a time, each write erasing only the
+    live region it drew itself, so nothing printed is ever erased.
+
+    A redraw that took long (a code block taller than the screen is
+    re-highlighted whole) spaces the next ones out, so the renderer never
+    takes more than about a quarter of a core. ``clock`` is for tests and
+    benches: a clock of their own also leaves out the ticker thread, which
+    runs on real time.
     """
 
-    def __init__(self, waiting_label: str) -> None:
-        self.waiting_label = waiting_label
-        self.text = ""
-        self.answering = False  # the spinner shows only until the first text arrives
-        self._spinner: Any = None
-        self._rendered: tuple[str, int, list[Any]] | None = None
-
-    def __rich_console__(self, console: Console, options: Any) -> Any:
-        from rich.segment import Segment
-        from rich.spinner import Spinner
-
-        text = self.text
-        if not text.strip():
-            if not self.answering:
-                if self._spinner is None:  # one Spinner, so it animates from its own start time
-                    self._spinner = Spinner("dots", text=self.waiting_label, style="dim")
-                yield self._spinner
-            return
-        if self._rendered is None or self._rendered[:2] != (text, options.max_width):
-            lines = console.render_lines(markdown(text), options.update(height=None), pad=False)
-            self._rendered = (text, options.max_width, lines)
-        visible = max(1, console.size.height - 2)
-        for line in self._rendered[2][-visible:]:
-            yield from line
-            yield Segment.line()
-
-
-class TerminalSink:
-    """Live Markdown on a terminal: finished blocks printed once, the rest live."""
-
-    def __init__(self, console: Console, *, notes: Console | None = None) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        notes: Console | None = None,
+        refresh_per_second: float = LIVE_REFRESH_PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.console = console
         self.notes = notes
-        self._splitter = BlockSplitter()
-        self._printed_any = False
-        self._live: Any = None
-        self._tail = _LiveTail("")
+        self._interval = 1.0 / refresh_per_second if refresh_per_second > 0 else 0.0
+        self._clock = clock
+        self._real_time = clock is time.monotonic
+        self._gap = self._interval  # the time to wait between redraws, longer after a slow one
+        self._lock = threading.RLock()
+        self._stream: MarkdownStream | None = None
+        self._region: LiveRegion | None = None
+        self._ticker: _Ticker | None = None
+        self._spinner: Any = None
+        self._label = ""
+        self._drawn_at = float("-inf")
+        self._dirty = False
 
     def begin(self, model: ModelRef) -> None:
-        from rich.live import Live
-
-        self._splitter = BlockSplitter()
-        self._printed_any = False
-        self._tail = _LiveTail(f"{model} is thinking…")
-        self._live = Live(
-            self._tail,
-            console=self.console,
-            refresh_per_second=LIVE_REFRESH_PER_SECOND,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        self._live.start()
+        self._close()
+        self._stream = MarkdownStream()
+        self._region = LiveRegion(self.console)
+        self._label = f"{model} is thinking…"
+        self._spinner = None
+        self._drawn_at = float("-inf")
+        self._gap = self._interval
+        self._dirty = True
+        if self._region.enabled:
+            self._region.show_cursor(False)
+            with _signals_held():
+                self._draw()
+            if self._real_time:
+                self._ticker = _Ticker(self._tick, min(self._interval or 0.1, 0.1))
+                self._ticker.start()
 
     def delta(self, text: str) -> None:
-        finished = self._splitter.feed(text)
-        # Update the tail first: printing redraws the live region below the
-        # printed block, and that redraw should be the small tail only.
-        self._tail.text = self._splitter.tail
-        self._tail.answering = True
-        if finished:
-            self._print_block("".join(finished))
-
-    def _print_block(self, text: str) -> None:
-        """Print finished blocks exactly as Rich lays out a whole document.
-
-        Rich separates the top-level elements of one Markdown by one blank
-        line, but some elements rendered alone (lists, quotes, tables) open
-        with a blank line of their own. So: trim the block's outer empty
-        lines and put one blank line between blocks.
-        """
-        from rich.segment import SegmentLines
-
-        lines = self.console.render_lines(markdown(text), self.console.options, pad=False)
-        while lines and not _has_text(lines[0]):
-            lines.pop(0)
-        while lines and not _has_text(lines[-1]):
-            lines.pop()
-        if not lines:
+        stream = self._stream
+        if stream is None:
             return
-        if self._printed_any:
-            lines.insert(0, [])  # one print, so the live region is redrawn once
-        self.console.print(SegmentLines(lines, new_lines=True))
-        self._printed_any = True
+        with self._lock:
+            stream.feed(text)
+            self._dirty = True
+            if self._clock() - self._drawn_at >= self._gap:
+                with _signals_held():
+                    self._draw()
+
+    def _tick(self) -> None:
+        with self._lock:
+            if self._stream is None:
+                return
+            spinning = not self._stream.has_text
+            if (self._dirty or spinning) and self._clock() - self._drawn_at >= self._gap:
+                self._draw()
+
+    def _draw(self) -> None:
+        """Commit what is final and redraw the live region (the lock is held)."""
+        stream, region = self._stream, self._region
+        if stream is None or region is None:
+            return
+        self._drawn_at = self._clock()
+        self._dirty = False
+        started = time.perf_counter()
+        if not stream.has_text:
+            region.update([], self._spinner_lines() if region.enabled else [])
+            return
+        committed, live = stream.advance(self.console, self.console.options, region.max_rows)
+        region.update(committed, live)
+        if self._real_time:
+            self._gap = max(self._interval, 3 * (time.perf_counter() - started))
+
+    def _spinner_lines(self) -> list[Any]:
+        from rich.spinner import Spinner
+
+        if self._spinner is None:  # one Spinner, so it animates from its own start time
+            self._spinner = Spinner("dots", text=self._label, style="dim")
+        return self.console.render_lines(self._spinner, self.console.options, pad=False)
 
     def _close(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
-        rest = self._splitter.flush()
-        if rest.strip():
-            self._print_block(rest)
+        """Print everything not yet final and put the terminal back as it was."""
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker.stop()
+        # Ctrl-C may have left this thread owning the lock mid-update (an RLock: it re-enters).
+        with self._lock, _signals_held():
+            stream, region = self._stream, self._region
+            self._stream = self._region = None
+            if stream is not None and region is not None:
+                try:
+                    region.update(stream.close(self.console, self.console.options), [])
+                finally:
+                    region.show_cursor(True)
+        if ticker is not None:
+            ticker.join()
 
     def finish(self, answer: Answer) -> None:
         self._close()
@@ -213,6 +244,47 @@ class TerminalSink:
         self._close()
         if answer.text and self.notes is not None:
             self.notes.print("[answer interrupted]", style="dim", markup=False)
+
+
+class _Ticker(threading.Thread):
+    """Calls ``action`` every ``interval`` seconds until stopped; never takes a signal."""
+
+    def __init__(self, action: Callable[[], None], interval: float) -> None:
+        super().__init__(name="mmcli-live-refresh", daemon=True)
+        self._action = action
+        self._interval = interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        # Signals go to the main thread, which holds them off while it draws (_signals_held).
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+        while not self._stopped.wait(self._interval):
+            try:
+                self._action()
+            except Exception:  # a failed redraw must not kill the answer; the final print still happens
+                if os.environ.get("MMCLI_DEBUG"):
+                    raise
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+_HELD_SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C (and SIGTERM/SIGHUP) off while one update is drawn, so a screen write and
+    the record of what it drew cannot be split; the signal is acted on right after."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class PipeSink:

@@ -9,12 +9,12 @@ answer that was streaming.
 
 Ctrl-C while an answer streams stops that answer (what arrived is kept, marked
 incomplete) and returns to the prompt; at the prompt it clears the line.
-Ctrl-D or ``/exit`` leaves.
+Ctrl-D or ``/exit`` leaves. Line editing (``repl_input``, prompt_toolkit) is
+loaded only here.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from .errors import Interrupted, MmcliError, UsageError, report
 if TYPE_CHECKING:
     from .config import Config
     from .engine import Answer
+    from .repl_input import LineReader
 
 HISTORY_FILE = "repl_history"
 HISTORY_LENGTH = 1000
@@ -34,6 +35,26 @@ RECAP_EXCHANGES = 3
 RECAP_LINES = 4
 RECAP_CHARS = 300
 BLOCK_QUOTES = '"""'
+
+
+def open_block(text: str) -> bool:
+    """Whether ``text`` is a \"\"\" message still waiting for its closing \"\"\"."""
+    stripped = text.strip()
+    if not stripped.startswith(BLOCK_QUOTES):
+        return False
+    return not stripped[len(BLOCK_QUOTES) :].endswith(BLOCK_QUOTES)
+
+
+def message_of(text: str) -> str:
+    """The message an accepted input stands for: a \"\"\" block without its quotes; a paste
+    without the line end it was copied with."""
+    stripped = text.strip()
+    if stripped.startswith(BLOCK_QUOTES):
+        inner = stripped[len(BLOCK_QUOTES) :]
+        if inner.endswith(BLOCK_QUOTES):
+            inner = inner[: -len(BLOCK_QUOTES)]
+        return inner.strip("\n")
+    return text.rstrip("\r\n")
 
 
 @dataclass
@@ -90,7 +111,7 @@ class Repl:
         self.pending_parts: list[Part] = []
         self.usage = UsageTotals()
         self._told_about_context = False
-        self._readline: Any = None
+        self._reader: LineReader | None = None
 
     # -- sessions ---------------------------------------------------------------
 
@@ -112,24 +133,25 @@ class Repl:
             return
         self.ref = registry.resolve(self.model_flag, self.config)
 
-    def load(self, name: str) -> None:
+    def load(self, name: str, *, flags_win: bool = True) -> None:
         """Switch to a stored session: its messages, model and system prompt; then show where it left off.
 
-        A -m or -s given on the command line wins over what the session stored,
-        and is stored as the session's new setting.
+        When the REPL starts on a session (-S NAME, -c), a -m or -s given on the
+        command line wins over what the session stored, and is stored as the
+        session's new setting. ``/load`` (flags_win=False) keeps the session's own.
         """
         from .providers import registry
 
         info = self.store.require(name)
         history = self.store.messages(name)
-        if self.model_flag:
+        if flags_win and self.model_flag:
             ref = registry.resolve(self.model_flag, self.config)
             if str(ref) != info.model:
                 self.store.set_model(name, str(ref))
         else:
             ref = registry.parse_model(info.model, self.config)
         system = info.system
-        if self.system_flag is not None and self.system_flag != info.system:
+        if flags_win and self.system_flag is not None and self.system_flag != info.system:
             system = self.system_flag
             self.store.set_system(name, system)
         self.session, self.pending_name = name, None
@@ -289,90 +311,52 @@ class Repl:
 
     # -- input ------------------------------------------------------------------
 
-    def prompt(self) -> str:
-        name = str(self.ref)
-        if self._readline is None or self.console.no_color or not self.console.is_terminal:
-            return f"{name}> "
-        # \x01 and \x02 tell readline the codes between them take no room on the line.
-        return f"\x01\x1b[1;36m\x02{name}\x01\x1b[0m\x02> "
-
     def read(self) -> str:
-        """One message: a line, or a block between two \"\"\" lines."""
-        line = input(self.prompt())
-        stripped = line.strip()
-        if not stripped.startswith(BLOCK_QUOTES):
-            return line
-        first = stripped[len(BLOCK_QUOTES) :]
-        if first.endswith(BLOCK_QUOTES):
-            return first[: -len(BLOCK_QUOTES)]
-        lines = [first] if first else []
-        while True:
+        """One message: a line, a paste, or a block between two \"\"\" lines."""
+        if self._reader is not None:
+            return self._reader.read()
+        return self._read_plain()
+
+    def _read_plain(self) -> str:
+        """Without line editing (stdin is not a terminal): lines, and \"\"\" blocks."""
+        text = input(f"{self.ref}> ")
+        while open_block(text):
             try:
-                more = input("... ")
+                text += "\n" + input("... ")
             except EOFError:
                 break  # Ctrl-D ends the block like a closing """
-            if more.rstrip().endswith(BLOCK_QUOTES):
-                lines.append(more.rstrip()[: -len(BLOCK_QUOTES)])
-                break
-            lines.append(more)
-        return "\n".join(lines).strip("\n")
+        return message_of(text)
 
     def setup_line_editing(self) -> None:
-        try:
-            import readline
-        except ImportError:  # Windows without pyreadline: plain input() still works
+        """prompt_toolkit line editing, when both ends are a terminal (imported only now: it is slow)."""
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
             return
-        self._readline = readline
-        from .repl_commands import COMMANDS
+        from .repl_input import LineReader, ReplCompleter
 
-        path = self.history_path()
-        try:
-            readline.read_history_file(str(path))
-        except OSError:
-            pass
-        readline.set_history_length(HISTORY_LENGTH)
+        completer = ReplCompleter(self._session_names, self._model_names)
+        self._reader = LineReader(
+            self.history_path(), HISTORY_LENGTH, completer, lambda: str(self.ref), colour=not self.console.no_color
+        )
 
-        def complete(text: str, state: int) -> str | None:
-            if not text.startswith("/"):
-                return None
-            matches = [f"/{name} " for name in COMMANDS if f"/{name}".startswith(text)]
-            return matches[state] if state < len(matches) else None
+    def _session_names(self) -> list[str]:
+        return [info.name for info in self.store.list()]
 
-        readline.set_completer(complete)
-        readline.set_completer_delims(" \t\n")
-        if "libedit" in (readline.__doc__ or ""):
-            readline.parse_and_bind("bind ^I rl_complete")
-        else:
-            readline.parse_and_bind("tab: complete")
+    def _model_names(self) -> list[str]:
+        from .providers import registry
+
+        names = [f"{provider}:{model}" for provider, entry in registry.catalogue().items() for model in entry["models"]]
+        return sorted(self.config.aliases) + names
 
     def history_path(self) -> Path:
         return Path(self.config.data_dir) / HISTORY_FILE
 
     def save_line_history(self) -> None:
-        if self._readline is None:
+        if self._reader is None:
             return
-        path = self.history_path()
         try:
-            from .private_dirs import make_private_dirs
-
-            make_private_dirs(path.parent)
-            # Create it private first: the history holds everything typed.
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-            self._forget_lines_with_secrets()
-            self._readline.write_history_file(str(path))
-            os.chmod(path, 0o600)
+            self._reader.close()
         except OSError as exc:
             self.note(f"The input history was not saved: {exc.strerror or exc}.")
-
-    def _forget_lines_with_secrets(self) -> None:
-        """A line that holds an API key (pasted by mistake) is not kept in the history file."""
-        from .errors import redact
-
-        readline = self._readline
-        for index in reversed(range(readline.get_current_history_length())):
-            line = readline.get_history_item(index + 1)  # readline counts from 1
-            if line and redact(line) != line:
-                readline.remove_history_item(index)
 
     # -- the loop ---------------------------------------------------------------
 
@@ -384,11 +368,13 @@ class Repl:
             try:
                 line = self.read()
             except KeyboardInterrupt:
-                # Ctrl-C at the prompt clears the line, as in a shell.
-                sys.stdout.write("\n")
+                # Ctrl-C at the prompt clears the line, as in a shell (prompt_toolkit has moved to a new line).
+                if self._reader is None:
+                    sys.stdout.write("\n")
                 continue
             except EOFError:
-                sys.stdout.write("\n")
+                if self._reader is None:
+                    sys.stdout.write("\n")
                 break
             if not line.strip() and not self.pending_parts:
                 continue

@@ -76,6 +76,9 @@ def _help(repl: Repl, arg: str) -> None:
     for entry in shown:
         repl.say(f"  {entry.usage.ljust(width)}  {entry.help}")
     repl.say(f"  {BLOCK_QUOTES.ljust(width)}  Start or end a multi-line message.")
+    repl.say(f"  {'Alt-Enter'.ljust(width)}  New line in the message (a paste is one message, newlines and all).")
+    repl.say(f"  {'Tab'.ljust(width)}  Complete a command, a session after /load, a model after /model, a path.")
+    repl.say(f"  {'Up, Ctrl-R'.ljust(width)}  Earlier messages (starting with what is typed); search them.")
     repl.say(f"  {'Ctrl-C'.ljust(width)}  Stop the answer that is streaming, or clear the line.")
     repl.say(f"  {'Ctrl-D'.ljust(width)}  Leave.")
 
@@ -187,9 +190,14 @@ def _sessions(repl: Repl, arg: str) -> None:
     repl.console.print(sessions_table(infos, current=repl.session))
 
 
-@command("load", "/load NAME", "Switch to a saved session.")
+@command("load", "/load NAME", "Switch to a saved session (it keeps its model; /model changes it).")
 def _load(repl: Repl, arg: str) -> None:
-    repl.load(_require_arg(arg, "/load NAME"))
+    name = _require_arg(arg, "/load NAME")
+    if repl.store.get(name) is None:
+        matches = repl.store.close_matches(name)
+        hint = f"did you mean {', '.join(matches)}? " if matches else ""
+        raise UsageError(f"No session named '{name}'; {hint}/sessions lists them.")
+    repl.load(name, flags_win=False)
 
 
 @command("usage", "/usage", "Tokens and estimated cost of this run's answers.")

@@ -10,12 +10,21 @@ import stat
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from tests.fakes import Reply
 from tests.test_chat import write_config
+from tests.test_multimodal import image_bytes
 
 GPT = "openai:gpt-4o-mini"
 CLAUDE = "anthropic:claude-haiku-4-5"
+
+
+@pytest.fixture(autouse=True)
+def _terminal_without_cursor_reports(mmcli_env):
+    # A pty answers no cursor position request (a terminal does): say so, rather than have
+    # prompt_toolkit wait for the answer.
+    mmcli_env["PROMPT_TOOLKIT_NO_CPR"] = "1"
 
 
 def prompt_of(model: str) -> str:
@@ -77,6 +86,8 @@ def test_a_conversation_sends_the_full_history_every_turn(spawn_mmcli, mmcli_env
     child.sendline('"""')
     child.sendline("line one")
     child.sendline('line two"""')
+    # (The prompt is redrawn while the block grows: wait for the answer, then the next prompt.)
+    child.expect("Noted.")
     child.expect(prompt_of(GPT))
     help_text = say(child, "/help")
     usage = say(child, "/usage")
@@ -261,3 +272,106 @@ def test_save_clear_and_load_switch_sessions(spawn_mmcli, mmcli_env, fake_openai
         {"role": "user", "content": "Gamma"},
     ]
     assert len(stored_messages(mmcli_env, "first-talk")) == 4
+
+
+# --- line editing: paste, new lines, completion, history ------------------------------------------
+
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+ALT_ENTER = "\x1b\r"
+TAB = "\t"
+
+
+def test_a_paste_is_one_message_and_alt_enter_starts_a_new_line(spawn_mmcli, mmcli_env, fake_openai):
+    fake_openai.queue(Reply(text="One message."), Reply(text="Two lines."))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini")
+    # What a terminal sends for a pasted block (bracketed paste), then Enter.
+    child.send(PASTE_START + "def f():\r\n    return 1\r\n\r\nprint(f())\n" + PASTE_END)
+    child.send("\r")
+    child.expect("One message.")
+    child.expect(prompt_of(GPT))
+    child.send("first line" + ALT_ENTER + "second line\r")
+    child.expect("Two lines.")
+    child.expect(prompt_of(GPT))
+    leave(child)
+    assert [messages[-1]["content"] for messages in chat_messages(fake_openai)] == [
+        "def f():\n    return 1\n\nprint(f())",
+        "first line\nsecond line",
+    ]
+
+
+def test_tab_completes_commands_sessions_models_and_paths(spawn_mmcli, run_mmcli, mmcli_env, fake_openai,
+                                                          fake_anthropic, mmcli_cwd):
+    fake_anthropic.queue(Reply(text="Noted."))
+    assert run_mmcli(["chat", "-S", "alpha-trip", "-m", "claude-haiku-4-5", "Hi"], mmcli_env).returncode == 0
+    picture = mmcli_cwd / "holiday picture.png"
+    picture.write_bytes(image_bytes((16, 16)))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini")
+    # /lo<Tab> -> "/load ", alp<Tab> -> the session's name.
+    child.send("/lo" + TAB)
+    child.expect_exact("/load")
+    child.send("alp" + TAB)
+    child.expect_exact("alpha-trip")
+    child.send("\r")
+    child.expect("Resumed session 'alpha-trip'")
+    child.expect(prompt_of(CLAUDE))
+    # A model by the start of its name, without its provider.
+    child.send("/model gpt-4.1-na" + TAB)
+    child.expect_exact("openai:gpt-4.1-nano")
+    child.send("\r")
+    child.expect(prompt_of("openai:gpt-4.1-nano"))
+    # A path, its space and all.
+    child.send("/image holi" + TAB)
+    child.expect_exact("picture.png")
+    child.send("\r")
+    child.expect("Attached")
+    child.expect(prompt_of("openai:gpt-4.1-nano"))
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert stored(mmcli_env, "SELECT model FROM sessions WHERE name = 'alpha-trip'") == [("openai:gpt-4.1-nano",)]
+
+
+def test_load_keeps_the_sessions_model_and_a_wrong_name_points_to_sessions(
+    spawn_mmcli, run_mmcli, mmcli_env, fake_openai, fake_anthropic
+):
+    fake_anthropic.queue(Reply(text="Hello from Claude."), Reply(text="Still Claude."))
+    assert run_mmcli(["chat", "-S", "s1", "-m", "claude-haiku-4-5", "Hi"], mmcli_env).returncode == 0
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini")
+    missing = say(child, "/load s2")
+    assert "No session named 's2'" in missing and "/sessions" in missing
+    assert "mmcli sessions list" not in missing
+    assert "Resumed session 's1' (anthropic:claude-haiku-4-5" in say(child, "/load s1", model=CLAUDE)
+    assert "Still Claude." in say(child, "And now?", model=CLAUDE)
+    leave(child)
+    assert stored(mmcli_env, "SELECT model FROM sessions WHERE name = 's1'") == [(CLAUDE,)]
+    assert not fake_openai.generation_requests
+
+
+def test_history_recalls_and_searches_earlier_messages_across_runs(spawn_mmcli, mmcli_env, fake_openai):
+    fake_openai.queue(Reply(text="A."), Reply(text="B."), Reply(text="C."), Reply(text="D."))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini")
+    say(child, "What is the capital of Peru?")
+    say(child, "Tell me about llamas")
+    leave(child)
+
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini")
+    child.send("\x1b[A\r")  # Up: the last message of the previous run
+    child.expect(prompt_of(GPT))
+    child.send("\x12capital")  # Ctrl-R: search the history
+    child.expect_exact("Peru")
+    child.send("\r\r")  # end the search, then send what it found
+    child.expect(prompt_of(GPT))
+    leave(child)
+    sent = [messages[-1]["content"] for messages in chat_messages(fake_openai)]
+    assert sent[2:] == ["Tell me about llamas", "What is the capital of Peru?"]
+
+
+def test_help_does_not_import_the_line_editor(mmcli_env, mmcli_cwd):
+    import subprocess
+    import sys
+
+    for args in (["--help"], ["chat", "--help"]):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mmcli", *args], env=mmcli_env,
+                              cwd=mmcli_cwd, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "prompt_toolkit" not in done.stderr

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import pexpect
+import pytest
 
 from tests.fakes import Reply
+from tests.render_screen import Terminal, corpus, whole_lines, whole_output
 
 MARKDOWN_ANSWER = (
     "# Release notes\n\n"
@@ -72,3 +75,71 @@ def test_errors_in_a_terminal_are_one_sentence(spawn_mmcli, mmcli_env):
     screen = run_to_end(child)
     assert child.exitstatus == 3
     assert "ANTHROPIC_API_KEY" in screen and "Traceback" not in screen
+
+
+# --- what stays on the screen, read by a terminal emulator ---------------------------------------
+
+SCREEN_ROWS = 24
+
+
+def screen_of(raw: str, width: int) -> list[str]:
+    terminal = Terminal(width, SCREEN_ROWS)
+    terminal.feed(raw)
+    return terminal.lines()
+
+
+def sized(env: dict[str, str], width: int) -> dict[str, str]:
+    return {**env, "COLUMNS": str(width), "LINES": str(SCREEN_ROWS)}
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_nothing_printed_is_ever_erased_in_a_real_terminal(spawn_mmcli, mmcli_env, fake_openai, width):
+    documents = corpus()
+    answer = "\n\n".join(documents[name] for name in ("numbered_steps", "mixed_answer", "quotes_in_lists"))
+    fake_openai.queue(Reply(text=answer, chunk_delay_s=0.002))
+    child = spawn_mmcli(
+        ["chat", "--no-cache", "-m", "gpt-4o-mini", "render test"], sized(mmcli_env, width),
+        dimensions=(SCREEN_ROWS, width),
+    )
+    raw = run_to_end(child)
+    assert child.exitstatus == 0, raw
+    expected = whole_lines(answer, width)
+    got = screen_of(raw, width)
+    assert got == expected, "\n".join(difflib.unified_diff(expected, got, lineterm=""))
+
+
+def test_ctrl_c_leaves_the_partial_answer_once_then_the_note(spawn_mmcli, mmcli_env, fake_openai):
+    width = 80
+    # Lines of exactly the terminal's width: the ^C the terminal echoes must not wrap one.
+    words = [f"word{i:03d}" for i in range(400)]
+    fake_openai.queue(Reply(text=" ".join(words), chunk_delay_s=0.02))
+    child = spawn_mmcli(["chat", "--no-cache", "-m", "gpt-4o-mini", "Count"], sized(mmcli_env, width),
+                        dimensions=(SCREEN_ROWS, width))
+    child.expect("word030")
+    child.sendintr()
+    raw = run_to_end(child)
+    assert child.exitstatus == 130, raw
+    terminal = Terminal(width, SCREEN_ROWS)
+    terminal.feed(raw)
+    lines = [line for line in terminal.lines() if line]
+    note = lines.index("[answer interrupted]")
+    partial = " ".join(lines[:note]).split()
+    # Every word that arrived, each once and in order, then the note.
+    assert partial == words[: len(partial)] and len(partial) >= 31
+    assert "^C" not in "".join(lines)
+    assert not terminal.screen.cursor.hidden
+
+
+def test_a_terminal_narrower_than_COLUMNS_wraps_lines_and_still_loses_none(spawn_mmcli, mmcli_env, fake_openai):
+    """COLUMNS says 100, the terminal has 80: every line Rich pads to 100 takes two rows."""
+    answer = corpus()["numbered_steps"]
+    fake_openai.queue(Reply(text=answer, chunk_delay_s=0.002))
+    child = spawn_mmcli(["chat", "--no-cache", "-m", "gpt-4o-mini", "render test"], sized(mmcli_env, 100),
+                        dimensions=(SCREEN_ROWS, 80))
+    raw = run_to_end(child)
+    assert child.exitstatus == 0, raw
+    expected = []
+    for line in whole_output(answer, 100).split("\n")[:-1]:
+        expected += [line[start : start + 80].rstrip() for start in range(0, max(1, len(line)), 80)]
+    got = screen_of(raw, 80)
+    assert got == expected, "\n".join(difflib.unified_diff(expected, got, lineterm=""))
