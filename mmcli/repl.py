@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .conversation import Message, ModelRef, Part, Request
-from .errors import Interrupted, MmcliError, UsageError, report
+from .errors import EXIT_INTERRUPTED, Interrupted, MmcliError, Terminated, UsageError, report
 
 if TYPE_CHECKING:
     from .config import Config
@@ -231,16 +231,20 @@ class Repl:
         fallbacks = resolve_models(self.config.fallback, self.config)
         try:
             result = engine.answer(request, self.config, sink, fallbacks=fallbacks, use_cache=False, notify=self.note)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # Ctrl-C outside the provider's stream (while connecting, or while the renderer started).
             partial = engine.Answer(model=self.ref, incomplete=True)
             _quietly(sink.abort, partial)
+            if isinstance(exc, Terminated):
+                raise  # SIGTERM/SIGHUP end the REPL (143/129); Ctrl-C only this answer
             self.dim("[interrupted]")
             return
         except MmcliError as exc:
             partial = getattr(exc, "answer", None)
             if partial is not None and partial.text:
                 self.keep(partial)
+            if isinstance(exc, Interrupted) and exc.exit_code != EXIT_INTERRUPTED:
+                raise  # SIGTERM/SIGHUP: what arrived is kept, then the REPL ends with the signal's code
             if isinstance(exc, Interrupted):
                 if partial is None or not partial.text:
                     self.dim("[interrupted]")
@@ -253,7 +257,10 @@ class Repl:
 
     def keep(self, result: Answer) -> None:
         """Store an answer (marked incomplete when cut short) and count its usage."""
-        reply = Message(role="assistant", parts=[Part.of_text(result.text)], incomplete=result.incomplete)
+        reply = Message(
+            role="assistant", parts=[Part.of_text(result.text)], incomplete=result.incomplete,
+            finish_reason=result.finish_reason,
+        )
         if self.session is not None:
             self.store.append(self.session, reply, model=str(result.model))
         self.history.append(reply)
@@ -367,6 +374,8 @@ class Repl:
         while True:
             try:
                 line = self.read()
+            except Terminated:
+                raise
             except KeyboardInterrupt:
                 # Ctrl-C at the prompt clears the line, as in a shell (prompt_toolkit has moved to a new line).
                 if self._reader is None:
@@ -385,7 +394,11 @@ class Repl:
                 else:
                     self.ask(line[1:] if line.startswith("//") else line)
             except MmcliError as exc:
+                if isinstance(exc, Interrupted) and exc.exit_code != EXIT_INTERRUPTED:
+                    raise
                 report(exc.message)
+            except Terminated:
+                raise
             except KeyboardInterrupt:
                 self.dim("[interrupted]")
 

@@ -3,6 +3,7 @@ what the user sees, what each server received, and what the session store holds.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -185,6 +186,23 @@ def test_ctrl_c_stops_the_answer_keeps_what_arrived_and_the_repl_goes_on(spawn_m
     assert [(role, incomplete) for role, _, incomplete in stored_messages(mmcli_env, "cut")] == [
         ("user", 0), ("assistant", 1), ("user", 0), ("assistant", 0)
     ]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(15, 143), (1, 129)])
+def test_sigterm_or_sighup_mid_answer_ends_the_repl_keeping_what_was_said(
+    spawn_mmcli, mmcli_env, fake_openai, signum, code
+):
+    fake_openai.queue(Reply(text=" ".join(f"word{i}" for i in range(300)), chunk_delay_s=0.03))
+    child = start(spawn_mmcli, mmcli_env, "-m", "gpt-4o-mini", "-S", "closed")
+    child.sendline("Count slowly")
+    child.expect("word3 ")
+    child.kill(signum)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == code
+    messages = stored_messages(mmcli_env, "closed")
+    assert [(role, incomplete) for role, _, incomplete in messages] == [("user", 0), ("assistant", 1)]
+    assert json.loads(messages[1][1])[0]["text"].startswith("word0 word1 word2 word3")
 
 
 def test_retry_regenerates_and_undo_drops_the_exchange(spawn_mmcli, mmcli_env, fake_openai):
