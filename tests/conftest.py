@@ -83,6 +83,8 @@ def scrubbed_environ() -> dict[str, str]:
 
 @pytest.fixture
 def mmcli_env(
+    request: pytest.FixtureRequest,
+    suite_worker: Path,
     tmp_path: Path,
     fake_openai: FakeOpenAI,
     fake_anthropic: FakeAnthropic,
@@ -108,14 +110,36 @@ def mmcli_env(
         "COLUMNS": "100",
         "TERM": "xterm-256color",
         "PYTHONUNBUFFERED": "1",
-        "MMCLI_NO_WORKER": "1",  # no warm worker outlives a test; tests/test_worker.py turns it on
         # Without ADC, google-auth would probe the GCE metadata server for seconds.
         "NO_GCE_CHECK": "true",
         "NO_PROXY": "127.0.0.1,localhost",
         # Run the working tree's mmcli even where it is not installed.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     })
+    if request.node.get_closest_marker("in_process"):
+        env["MMCLI_NO_WORKER"] = "1"
+    else:
+        env["MMCLI_RUNTIME_DIR"] = str(suite_worker)
     return env
+
+
+@pytest.fixture(scope="session")
+def suite_worker() -> Iterator[Path]:
+    """The runtime dir of this test process's warm worker, which most tests' calls go through,
+    as a user's calls do (the worker is on by default): the first call answers in-process and
+    starts it; each call brings its own environment, so every test's fakes and keys apply.
+    Tests marked ``in_process`` run with MMCLI_NO_WORKER=1; tests/test_worker.py uses workers
+    of its own. The worker is stopped when the session ends."""
+    import shutil
+    import tempfile
+
+    from mmcli.worker import client
+
+    # Short: a Unix socket path must stay under ~100 bytes, which pytest's tmp_path can exceed.
+    runtime = Path(tempfile.mkdtemp(prefix="mmsuite-"))
+    yield runtime
+    client.stop(runtime / "worker.sock", timeout=10.0)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture

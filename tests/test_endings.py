@@ -21,6 +21,9 @@ GEMINI_THOUGHTS = (
     "chat_gemini_token_accounting_correctly_sums_candidatestokencount_and_thoughtstokencount_in_streaming.yml"
 )
 
+# The answer-fidelity and signal paths are checked in-process here; test_worker re-runs some through the worker.
+pytestmark = pytest.mark.in_process
+
 
 def _chat(run_mmcli, env, *args: str, **kwargs):  # type: ignore[no-untyped-def]
     return run_mmcli(["chat", *args], env, **kwargs)

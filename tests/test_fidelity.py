@@ -16,6 +16,9 @@ import pytest
 
 from tests.fakes import FakeOpenAI, Reply
 
+# The answer-fidelity and signal paths are checked in-process here; test_worker re-runs some through the worker.
+pytestmark = pytest.mark.in_process
+
 
 def _stored_texts(env: dict[str, str]) -> list[str]:
     path = Path(env["MMCLI_DATA_DIR"]) / "sessions.sqlite3"

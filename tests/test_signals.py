@@ -19,6 +19,9 @@ from tests.fakes import Reply
 
 WORDS = " ".join(f"word{n}" for n in range(400))
 
+# The answer-fidelity and signal paths are checked in-process here; test_worker re-runs some through the worker.
+pytestmark = pytest.mark.in_process
+
 
 def _session(env: dict[str, str], name: str) -> list[tuple[str, str, str | None]]:
     """(role, text, finish_reason) of each stored message of session ``name``."""
