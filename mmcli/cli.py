@@ -15,7 +15,7 @@ from . import __version__
 from .commands import analyze_image, batch, cache, chat, compare, live, models, sessions, transcribe, worker
 from .help_format import CONTEXT_SETTINGS, MmcliCommand, MmcliGroup
 
-app = typer.Typer(
+_SETTINGS = dict(
     name="mmcli",
     help=(
         "One command line for multimodal LLMs: OpenAI, Anthropic, Gemini, Vertex AI, "
@@ -33,6 +33,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings=CONTEXT_SETTINGS,
 )
+app = typer.Typer(**_SETTINGS)  # type: ignore[arg-type]
 
 
 def _version(value: bool) -> None:
@@ -63,12 +64,38 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(worker.app, name="worker")
 
 
+def app_for(args: list[str]) -> typer.Typer:
+    """The app to run for ``args``: only the command they name, when they name one.
+
+    Before parsing anything Typer turns every registered command into a Click
+    command, reading each one's signature and type hints: about 30 ms for all of
+    them, as much as importing Typer itself. A run of one command (a one-shot in
+    a shell loop) needs only that one; `mmcli --help`, a mistyped command and
+    shell completion get the whole app.
+    """
+    import os
+
+    if not args or os.environ.get("_MMCLI_COMPLETE"):
+        return app
+    commands = [info for info in app.registered_commands if info.name == args[0]]
+    groups = [info for info in app.registered_groups if info.name == args[0]]
+    if not commands and not groups:
+        return app
+    narrowed = typer.Typer(**_SETTINGS)  # type: ignore[arg-type]
+    narrowed.registered_callback = app.registered_callback
+    narrowed.registered_commands = commands
+    narrowed.registered_groups = groups
+    return narrowed
+
+
 def main() -> None:
+    import sys
+
     from .errors import install_signal_handlers
 
     install_signal_handlers()
     try:
-        app(prog_name="mmcli")
+        app_for(sys.argv[1:])(prog_name="mmcli")
     finally:
         # At exit the interpreter's last garbage collections walk every object
         # still alive: after an SDK import that is hundreds of thousands of

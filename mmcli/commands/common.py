@@ -189,6 +189,8 @@ def _attachment(media, kind: str, source: str, timeout: float | None = None):  #
 
 def video_options(fps: float | None, max_frames: int | None) -> dict[str, object]:
     """How videos become frames, as request options (so the cache key covers them)."""
+    if fps is None and max_frames is None:
+        return {}  # the common case: no need to import the media package
     from ..media import FPS_OPTION, MAX_FRAMES_OPTION
 
     options: dict[str, object] = {}
