@@ -196,3 +196,12 @@ def test_an_expired_google_login_is_a_configuration_error_with_the_fix(run_mmcli
     assert "gcloud auth application-default login" in done.stderr
     assert "falling back" not in done.stderr
     assert fake_gemini.generation_requests == []
+
+
+def test_a_timeout_says_how_many_attempts_and_how_long_in_all(run_mmcli, mmcli_env, fake_openai):
+    fake_openai.default = Reply(hang=True)
+    done = run_mmcli(["chat", "-m", "gpt-4o-mini", "--timeout", "0.5", "Hi"], mmcli_env)
+    assert done.returncode == 1
+    sentence = done.stderr.strip()
+    assert "did not answer within 0.5 s on any of 3 attempts (" in sentence and " s in all)" in sentence
+    assert len(fake_openai.generation_requests) == 3

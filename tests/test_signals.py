@@ -115,3 +115,14 @@ def test_sigkill_mid_answer_leaves_the_question_and_most_of_the_answer(mmcli_env
     assert printed.startswith(text)
     # Saved at least every half second; the fake sends 50 words a second.
     assert len(printed.split()) - len(text.split()) <= 35
+
+
+def test_ctrl_c_before_any_text_does_not_claim_a_partial_answer(mmcli_env, mmcli_cwd, fake_openai):
+    fake_openai.queue(Reply(text="late", delay_s=30))
+    child = _popen(["chat", "-m", "gpt-4o-mini", "-S", "early", "Q"], mmcli_env, mmcli_cwd)
+    fake_openai.wait_for_requests(1, timeout=30)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 130
+    assert stderr.decode().strip() == "mmcli: Interrupted."
+    assert _session(mmcli_env, "early") == [("user", "Q", None)]  # the question is kept
