@@ -205,3 +205,10 @@ def test_a_timeout_says_how_many_attempts_and_how_long_in_all(run_mmcli, mmcli_e
     sentence = done.stderr.strip()
     assert "did not answer within 0.5 s on any of 3 attempts (" in sentence and " s in all)" in sentence
     assert len(fake_openai.generation_requests) == 3
+
+
+def test_a_providers_own_punctuation_is_not_doubled(run_mmcli, mmcli_env, fake_openai):
+    fake_openai.queue(Reply(status=400, error_message="Something went wrong. Sorry about that!"))
+    done = run_mmcli(["chat", "-m", "gpt-4o-mini", "Hi"], mmcli_env)
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith("Something went wrong. Sorry about that.")
