@@ -12,7 +12,21 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import analyze_image, batch, cache, chat, compare, live, models, sessions, transcribe, worker
+from .commands import (
+    aliases,
+    analyze_image,
+    batch,
+    cache,
+    chat,
+    compare,
+    config_cmd,
+    keys,
+    live,
+    models,
+    sessions,
+    transcribe,
+    worker,
+)
 from .help_format import CONTEXT_SETTINGS, MmcliCommand, MmcliGroup
 
 _SETTINGS = dict(
@@ -53,7 +67,6 @@ def root(
 
 
 app.command("chat", cls=MmcliCommand)(chat.chat)
-app.command("models", cls=MmcliCommand)(models.models)
 app.command("transcribe", cls=MmcliCommand)(transcribe.transcribe)
 app.command("compare", cls=MmcliCommand)(compare.compare)
 app.command("analyze-image", cls=MmcliCommand)(analyze_image.analyze_image)
@@ -62,6 +75,10 @@ app.add_typer(cache.app, name="cache")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(batch.app, name="batch")
 app.add_typer(worker.app, name="worker")
+app.add_typer(models.app, name="models")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(aliases.app, name="aliases")
+app.add_typer(keys.app, name="keys")
 
 
 def app_for(args: list[str]) -> typer.Typer:

@@ -1,5 +1,6 @@
 """Settings resolution: flag > environment > .env (cwd, then config dir) >
-config.toml > built-in defaults.
+keys stored with `mmcli keys set` (OS keyring, else a 0600 file) > config.toml
+> built-in defaults.
 
 Only standard-library modules are imported eagerly; python-dotenv and
 platformdirs are imported only when a .env file exists or a directory is not
@@ -22,6 +23,9 @@ DEFAULT_RETRIES = 2
 DEFAULT_CACHE_TTL_DAYS = 30.0
 DEFAULT_CACHE_MAX_MB = 200.0
 DEFAULT_WORKER_IDLE_MINUTES = 10.0
+
+# Variables a .env file put into the environment this run (`mmcli keys list` says where a key came from).
+DOTENV_NAMES: set[str] = set()
 
 
 def data_dir() -> Path:
@@ -74,6 +78,7 @@ def load_dotenv_files() -> None:
                 raise ConfigError(f"{path} is malformed at line {line}; expected KEY=value lines.")
             if binding.key and binding.key not in os.environ and binding.value is not None:
                 os.environ[binding.key] = binding.value
+                DOTENV_NAMES.add(binding.key)
 
 
 @dataclass
@@ -154,7 +159,9 @@ def _finite(table: dict, key: str, path: Path, where: str = "") -> float:
 
 # Every key config.toml may hold (DESIGN.md), so a misspelt one is pointed out instead of
 # silently ignored. [providers.NAME] tables take whatever that provider reads.
-KNOWN_KEYS = ("default_model", "fallback", "timeout", "retries", "aliases", "cache", "providers", "worker")
+KNOWN_KEYS = (
+    "default_model", "fallback", "timeout", "retries", "aliases", "cache", "providers", "worker", "worker_idle_minutes"
+)
 KNOWN_CACHE_KEYS = ("ttl_days", "max_mb")
 
 
@@ -184,6 +191,11 @@ def parse_config(path: Path, *, warn: bool = True) -> Config:
         raise ConfigError(f"Cannot read {path}: {_reason(exc)}; fix it or move it away.") from exc
     if text is None:
         raise ConfigError(f"{path} is not a regular file (a pipe, device or folder); replace it with a TOML file.")
+    return parse_config_text(text, path, warn=warn)
+
+
+def parse_config_text(text: str, path: Path, *, warn: bool = True) -> Config:
+    """The text of a config.toml as a Config (also how `mmcli config set` checks a value before writing it)."""
     tomllib = _toml_module()
     try:
         raw = tomllib.loads(text)
@@ -237,6 +249,14 @@ def parse_config(path: Path, *, warn: bool = True) -> Config:
 
 
 def load() -> Config:
-    """Read .env files and config.toml once per process."""
+    """Read .env files, stored keys and config.toml once per process.
+
+    Stored keys go into the environment like .env's, never over a variable already
+    set: one place (the environment) for the providers to read, for redaction to
+    know the secrets, and for the warm worker to receive with each call.
+    """
     load_dotenv_files()
+    from .stored_keys import merge_into_environ
+
+    merge_into_environ()
     return parse_config(config_dir() / "config.toml")

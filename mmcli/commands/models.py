@@ -1,4 +1,5 @@
-"""`mmcli models`: known models, what they take, and whether a key is set."""
+"""`mmcli models`: known models, what they take, and whether a key is set;
+`mmcli models default [MODEL]`: the model used when -m is not given."""
 
 from __future__ import annotations
 
@@ -7,13 +8,22 @@ from typing import Annotated
 import typer
 
 from ..errors import exits_cleanly
+from ..help_format import MmcliCommand, MmcliGroup
+
+# A group whose callback is the listing: `mmcli models` and `mmcli models --json` list as they
+# always did, and `mmcli models default` is a subcommand beside it.
+app = typer.Typer(name="models", cls=MmcliGroup, invoke_without_command=True, no_args_is_help=False)
 
 
+@app.callback()
 @exits_cleanly
 def models(
+    ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document: a list of models.")] = False,
 ) -> None:
     """List known models, their provider, what they accept, and whether a key is set.
+
+    `mmcli models default [MODEL]` shows or sets the model used when -m is not given.
 
     On a terminal, a table; in a pipe, one model per line with tab-separated fields
     (model, accepts, context tokens, default, key) and no header.
@@ -25,7 +35,11 @@ def models(
       mmcli models | grep gemini | cut -f1
 
       mmcli models --json | jq '.[] | select(.key_set) | .model'
+
+      mmcli models default anthropic:claude-sonnet-4-5
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from .. import config as config_module
     from ..providers import registry
     from .common import print_json
@@ -95,3 +109,69 @@ def _print_table(rows: list[dict]) -> None:
             _key(row),
         )
     terminal_console().print(table)
+
+
+@app.command("default", cls=MmcliCommand)
+@exits_cleanly
+def default(
+    model: Annotated[
+        str | None, typer.Argument(metavar="MODEL", help="Set this model (provider:model or an alias) as the default.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="One JSON object: the model and where it comes from.")
+    ] = False,
+) -> None:
+    """Print the model used when -m is not given and where that choice comes from; with MODEL, set it.
+
+    Setting writes default_model to config.toml (as `mmcli config set default_model` does).
+    Without a default_model, mmcli picks the first provider whose key is set.
+
+    Examples:
+
+      mmcli models default
+
+      mmcli models default openai:gpt-4o-mini
+
+      mmcli config unset default_model
+    """
+    from .. import config as config_module
+    from ..providers import registry
+
+    if model is not None:
+        from .. import settings_file
+        from ..errors import report
+
+        settings_file.set_value("default_model", model)
+    config = config_module.load()
+    ref = registry.default_model(config)
+    source = _default_source(ref, config)
+    if json_output:
+        from .common import print_json
+
+        print_json({"model": str(ref), "source": source})
+        return
+    if model is not None:
+        report(f"the default model is now {ref} (default_model in {config.path}).")
+        return
+    from ..tables import records_wanted
+
+    typer.echo(str(ref) if records_wanted() else f"{ref}  ({source})")
+
+
+def _default_source(ref: object, config: object) -> str:
+    """Why ``ref`` is the default: config.toml's default_model, a provider's key, or a local Ollama."""
+    import os
+
+    from .. import stored_keys
+    from ..providers import registry
+
+    if config.default_model:  # type: ignore[attr-defined]
+        return f"default_model in {config.path}"  # type: ignore[attr-defined]
+    provider = ref.provider  # type: ignore[attr-defined]
+    variable = next((v for v in registry.catalogue()[provider]["key_env"] if os.environ.get(v)), None)
+    if variable is None:
+        return "a local Ollama server" if provider == "ollama" else f"{provider} credentials"
+    from .. import config as config_module
+
+    where = stored_keys.SOURCES.get(variable) or (".env" if variable in config_module.DOTENV_NAMES else "env")
+    return f"the first provider with a key: {variable} from {where}"
