@@ -32,6 +32,20 @@ COMMANDS = [
     ["worker"],
     ["worker", "status"],
     ["worker", "stop"],
+    ["models", "default"],
+    ["config"],
+    ["config", "get"],
+    ["config", "set"],
+    ["config", "unset"],
+    ["config", "list"],
+    ["aliases"],
+    ["aliases", "set"],
+    ["aliases", "remove"],
+    ["aliases", "list"],
+    ["keys"],
+    ["keys", "set"],
+    ["keys", "list"],
+    ["keys", "remove"],
 ]
 LONG_EXAMPLE = (
     'mmcli compare "Explain CRDTs in 5 sentences" -m openai:gpt-4o-mini -m claude-haiku-4-5 -m gemini-2.5-flash'

@@ -63,7 +63,8 @@ def test_a_new_config_file_is_private(run_mmcli, mmcli_env):
     (["cache.ttl_days", "nan"], "must be a finite number"),
     (["timout", "5"], "Unknown setting 'timout' (did you mean timeout?)"),
     (["cache.ttl", "5"], "(did you mean cache.ttl_days?)"),
-    (["providers.opneai.base_url", "http://x/v1"], "Unknown provider 'opneai' in 'providers.opneai.base_url' (did you mean openai?)"),
+    (["providers.opneai.base_url", "http://x/v1"], "Unknown provider 'opneai' in 'providers.opneai.base_url' "
+                                                   "(did you mean openai?)"),
     (["default_model", ""], "default_model needs a value"),
 ])
 def test_a_bad_key_or_value_is_exit_2_and_leaves_the_file_alone(run_mmcli, mmcli_env, args, message):

@@ -18,7 +18,7 @@ app = typer.Typer(
         "provider's variable. Keys are never printed.\n\n"
         "Examples:\n\n"
         "  mmcli keys set openai\n\n"
-        "  pass show openai | mmcli keys set openai\n\n"
+        "  cat ~/.openai-key | mmcli keys set openai\n\n"
         "  mmcli keys list\n\n"
         "  mmcli keys remove openai"
     ),
@@ -65,7 +65,7 @@ def _read_key(provider: str) -> str:
         key = sys.stdin.read() if sys.stdin is not None else ""
     key = key.strip()
     if not key:
-        raise UsageError(f"No key given; paste it at the prompt or pipe it in: pass show {provider} | mmcli keys set "
+        raise UsageError(f"No key given; paste it at the prompt or pipe it in: cat key.txt | mmcli keys set "
                          f"{provider}.")
     if any(ch.isspace() for ch in key) or not key.isprintable():
         raise UsageError("That key has spaces or control characters inside it; give the key alone, on one line.")
@@ -84,7 +84,7 @@ def set_(provider: ProviderArgument) -> None:
 
       mmcli keys set anthropic
 
-      pass show openai | mmcli keys set openai
+      cat ~/.openai-key | mmcli keys set openai
     """
     from .. import stored_keys
     from ..errors import report
