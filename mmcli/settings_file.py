@@ -41,6 +41,9 @@ def check_key(key: str) -> list[str]:
     if key in SETTINGS:
         return parts
     if parts[0] == "aliases" and len(parts) == 2 and parts[1]:
+        if ":" in parts[1] or parts[1] != parts[1].strip() or " " in parts[1]:
+            # provider:model is how a model is named, so an alias holding ':' could never be reached.
+            raise UsageError(f"'{parts[1]}' cannot be an alias: use a word without ':', '.' or spaces, such as fast.")
         return parts
     if parts[0] == "providers" and len(parts) == 3 and all(parts[1:]):
         from .providers.registry import PROVIDERS

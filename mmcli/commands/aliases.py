@@ -44,7 +44,7 @@ def set_(
     from .. import settings_file
     from ..errors import UsageError, report
 
-    if not name.strip() or ":" in name or "." in name or name != name.strip():
+    if not name.strip() or "." in name:
         raise UsageError(f"'{name}' cannot be an alias: use a word without ':', '.' or spaces, such as fast.")
     settings_file.set_value(f"aliases.{name}", model)
     report(f"{name} now stands for {model.strip()}.")
