@@ -3,7 +3,7 @@ in a 0600 file in the config dir.
 
 `keys.json` in the config dir records which providers have a stored key and
 where (never a value for keyring-held keys), so an ordinary run reads one small
-file and imports `keyring` (about 60 ms) only when a keyring-held key is needed
+file and imports `keyring` (about 90 ms with its backend lookup) only when a keyring-held key is needed
 and the environment does not already provide one. Keys kept in the file itself
 (no working keyring) are in the same file, which is always written 0600.
 
