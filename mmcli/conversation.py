@@ -47,6 +47,11 @@ class Part:
     def is_media(self) -> bool:
         return self.kind != "text"
 
+    @property
+    def is_fragment(self) -> bool:
+        """Text context from a file, directory or page (`-f`): sent as text, stored by hash."""
+        return self.kind == "text" and bool(self.source)
+
 
 @dataclass
 class Message:
@@ -66,6 +71,11 @@ class Message:
     @property
     def text(self) -> str:
         return "".join(p.text for p in self.parts if p.kind == "text")
+
+    @property
+    def prompt_text(self) -> str:
+        """What the user typed (or piped), without the fragments sent ahead of it."""
+        return "".join(p.text for p in self.parts if p.kind == "text" and not p.is_fragment)
 
     def media_kinds(self) -> set[str]:
         return {p.kind for p in self.parts if p.is_media}

@@ -17,6 +17,7 @@ import typer
 from ..errors import exits_cleanly
 from .common import (
     FallbackOption,
+    FragmentOption,
     JsonOption,
     MaxTokensOption,
     ModelOption,
@@ -53,6 +54,8 @@ Examples:
 
   mmcli analyze-image https://example.org/chart.png -m anthropic:claude-sonnet-4-5
 
+  mmcli analyze-image plot.png -f experiment.md -P "Does the plot match the notes?"
+
   mmcli analyze-image photos/*.jpg --batch -P "One-line alt text" -m openai:gpt-4o-mini
 """
 
@@ -68,6 +71,7 @@ def analyze_image(
     system: SystemOption = None,
     temperature: TemperatureOption = None,
     max_tokens: MaxTokensOption = None,
+    fragment: FragmentOption = None,
     together: Annotated[
         bool, typer.Option("--together", help="Send all the images in one request, for questions about them all.")
     ] = False,
@@ -96,7 +100,11 @@ def analyze_image(
         raise UsageError('The prompt is empty; leave -P out for a description, or ask e.g. -P "What is written here?".')
     if images.count("-") > 1:
         raise UsageError("- (stdin) can be given only once: standard input holds one image.")
+    if "-" in (fragment or []) and "-" in images:
+        raise UsageError("- (stdin) can be given only once: give the image or the fragment on stdin, not both.")
     if batch:
+        if fragment:
+            raise UsageError("--batch does not take -f fragments yet; put the context in -P, or leave out --batch.")
         if together:
             raise UsageError("--batch sends one request per image; leave out --together.")
         from .batch import submit_images
@@ -107,6 +115,12 @@ def analyze_image(
     config = config_module.load()
     ref = registry.resolve(model, config)
     registry.check_accepts(ref, {"image"})
+    fragments: list[Part] = []
+    if fragment:
+        from .. import fragments as fragment_module
+        from ..engine import warn
+
+        fragments = fragment_module.load(fragment, timeout=timeout or config.timeout, notify=warn)
     job = _Job(
         config=config,
         model=ref,
@@ -117,6 +131,7 @@ def analyze_image(
         fallbacks=resolve_models(fallback if fallback is not None else config.fallback, config),
         use_cache=not no_cache,
         timeout=timeout,
+        fragments=fragments,
     )
     if together:
         from .. import media
@@ -148,8 +163,10 @@ class _Job:
         fallbacks: list[ModelRef],
         use_cache: bool,
         timeout: float | None,
+        fragments: list[Part] | None = None,
     ) -> None:
         self.config = config
+        self.fragments = list(fragments or ())
         self.model = model
         self.prompt = prompt
         self.system = system
@@ -160,13 +177,13 @@ class _Job:
         self.timeout = timeout
 
     def request(self, parts: list[Part]) -> Request:
-        # Prompt first, then the images: the same message `chat -i IMG PROMPT`
+        # Fragments, then the prompt, then the images: the same message `chat -f F -i IMG PROMPT`
         # builds, so the two commands share cache entries.
         from ..conversation import Message, Part, Request
 
         return Request(
             model=self.model,
-            messages=[Message(role="user", parts=[Part.of_text(self.prompt), *parts])],
+            messages=[Message(role="user", parts=[*self.fragments, Part.of_text(self.prompt), *parts])],
             system=self.system,
             temperature=self.temperature,
             max_tokens=self.max_tokens,

@@ -12,6 +12,7 @@ from .common import (
     FallbackOption,
     FileOption,
     FpsOption,
+    FragmentOption,
     ImageOption,
     JsonOption,
     MaxFramesOption,
@@ -43,6 +44,8 @@ Examples:
 
   mmcli chat -v clip.mp4 "What happens after the dog enters?"
 
+  mmcli chat -f src/ -f https://example.org/api.html "Where is the retry logic?"
+
   mmcli chat -S trip-planning "And in March?"
 
   mmcli chat            (bare, in a terminal: an interactive conversation)
@@ -61,6 +64,7 @@ def chat(
     image: ImageOption = None,
     audio: AudioOption = None,
     file: FileOption = None,
+    fragment: FragmentOption = None,
     video: VideoOption = None,
     fps: FpsOption = None,
     max_frames: MaxFramesOption = None,
@@ -86,10 +90,10 @@ def chat(
 
         raise UsageError("Give either -S NAME (a named session) or -c (the most recent one), not both.")
     config = config_module.load()
-    stdin_is_a_file = "-" in [*(image or []), *(audio or []), *(file or []), *(video or [])]
+    stdin_is_a_file = "-" in [*(image or []), *(audio or []), *(file or []), *(video or []), *(fragment or [])]
     piped = read_piped_text() if stdin_is_piped() and not stdin_is_a_file else None
     text = combine_prompt(prompt, piped)
-    if not text and not (image or audio or file or video):
+    if not text and not (image or audio or file or video or fragment):
         if prompt is None and piped is None and stdout_is_terminal():
             from ..repl import run_repl
 
@@ -108,7 +112,8 @@ def chat(
         temperature=temperature,
         max_tokens=max_tokens,
         attachments={
-            "images": image, "audio": audio, "files": file, "videos": video, "timeout": timeout or config.timeout
+            "images": image, "audio": audio, "files": file, "videos": video, "fragments": fragment,
+            "timeout": timeout or config.timeout,
         },
         options=video_options(fps, max_frames),
         session=session,

@@ -37,7 +37,15 @@ ImageOption = Annotated[
 ]
 AudioOption = Annotated[list[str] | None, typer.Option("-a", "--audio", metavar="PATH", help="Audio file; repeatable.")]
 FileOption = Annotated[
-    list[str] | None, typer.Option("--file", metavar="PATH", help="Document such as a PDF; repeatable.")
+    list[str] | None,
+    typer.Option("--file", metavar="PATH", help="Document such as a PDF; repeatable (text files go with -f)."),
+]
+FragmentOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-f", "--fragment", metavar="PATH|URL|-",
+        help="Text context: a text file, a directory (honours .gitignore), a web page, or - for stdin; repeatable.",
+    ),
 ]
 VideoOption = Annotated[
     list[str] | None,
@@ -156,12 +164,20 @@ def user_message(
     audio: list[str] | None = None,
     files: list[str] | None = None,
     videos: list[str] | None = None,
+    fragments: list[str] | None = None,
     timeout: float | None = None,
 ) -> Message:
-    """A user turn: the text and every attachment, loaded and checked (a URL's download within ``timeout``)."""
+    """A user turn: the fragments (text context, `-f`), then the text, then every attachment,
+    loaded and checked (a URL's download within ``timeout``)."""
     from ..conversation import Message, Part
 
-    parts = [Part.of_text(text)] if text else []
+    parts = []
+    if fragments:
+        from .. import fragments as fragment_module
+        from ..engine import warn
+
+        parts += fragment_module.load(fragments, timeout=timeout, notify=warn)
+    parts += [Part.of_text(text)] if text else []
     sources = [("image", s) for s in images or ()] + [("audio", s) for s in audio or ()]
     sources += [("document", s) for s in files or ()] + [("video", s) for s in videos or ()]
     if sources:
@@ -175,6 +191,16 @@ def _attachment(media, kind: str, source: str, timeout: float | None = None):  #
     """-a, -v and --file take one kind; -i takes an image or a PDF (`mmcli chat -i report.pdf`)."""
     from ..errors import UsageError
 
+    if kind == "document":
+        try:
+            return media.load(source, expect=kind, timeout=timeout)
+        except UsageError as error:
+            if "looks like text" in str(error) or "looks like plain text" in str(error):
+                name = media.sources.display_name(source)
+                raise UsageError(
+                    f"{name} is text, not a PDF document; add text files as context with -f {source}."
+                ) from None
+            raise
     if kind != "image":
         return media.load(source, expect=kind, timeout=timeout)
     part = media.load(source, timeout=timeout)

@@ -12,6 +12,7 @@ from .common import (
     AudioOption,
     FileOption,
     FpsOption,
+    FragmentOption,
     ImageOption,
     JsonOption,
     MaxFramesOption,
@@ -67,6 +68,7 @@ def compare(
     image: ImageOption = None,
     audio: AudioOption = None,
     file: FileOption = None,
+    fragment: FragmentOption = None,
     video: VideoOption = None,
     fps: FpsOption = None,
     max_frames: MaxFramesOption = None,
@@ -88,6 +90,8 @@ def compare(
       mmcli compare "What is in this picture?" -i street.jpg -m gpt-4o -m claude-sonnet-4-5
 
       mmcli compare "What happens?" -v clip.mp4 -m gemini-2.5-flash -m gpt-4o    (Gemini watches, GPT gets frames)
+
+      mmcli compare "Summarise this README" -f README.md -m gpt-4o-mini -m claude-haiku-4-5
 
       mmcli compare "Summarise" < notes.txt    (every provider with a key set, default model each)
 
@@ -111,12 +115,13 @@ def compare(
     check_temperature(temperature)
     config = config_module.load()
     refs = _models(model, config)
-    stdin_media = "-" in (image or []) + (audio or []) + (file or []) + (video or [])
+    stdin_media = "-" in (image or []) + (audio or []) + (file or []) + (video or []) + (fragment or [])
     piped = read_piped_text() if stdin_is_piped() and not stdin_media else None
     text = combine_prompt(prompt, piped)
-    if not text and not (image or audio or file or video):
+    if not text and not (image or audio or file or video or fragment):
         raise UsageError('The prompt is empty; give one, e.g. mmcli compare "Hello" -m A -m B, or pipe text in.')
-    turn = user_message(text, images=image, audio=audio, files=file, videos=video, timeout=timeout or config.timeout)
+    turn = user_message(text, images=image, audio=audio, files=file, videos=video, fragments=fragment,
+                        timeout=timeout or config.timeout)
     request = Request(model=refs[0], messages=[turn], system=system, temperature=temperature, max_tokens=max_tokens,
                       options=video_options(fps, max_frames))
     columns, interrupted = run(

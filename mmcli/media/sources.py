@@ -188,7 +188,15 @@ class _TimedOut(Exception):
     pass
 
 
-def _read_url(url: str, name: str, cap: int, check_head, timeout: float | None) -> bytes:  # type: ignore[no-untyped-def]
+def download(url: str, *, cap: int, timeout: float | None = None) -> tuple[bytes, str]:
+    """A URL's bytes and its Content-Type (lower case, without parameters' spacing), with the same
+    deadline, redirect rules and error sentences as ``load``; for text fragments (web pages)."""
+    received: dict[str, str] = {}
+    data = _read_url(url, display_name(url), cap, None, timeout, received)
+    return data, received.get("content-type", "")
+
+
+def _read_url(url: str, name: str, cap: int, check_head, timeout: float | None, received=None) -> bytes:  # type: ignore[no-untyped-def]
     import socket
     import urllib.error
     import urllib.parse
@@ -208,6 +216,8 @@ def _read_url(url: str, name: str, cap: int, check_head, timeout: float | None) 
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > cap:
                 raise UsageError(f"{name} is too large ({mb(int(declared))}; mmcli downloads up to {mb(cap)}).")
+            if received is not None:
+                received["content-type"] = (response.headers.get("Content-Type") or "").strip().lower()
             return read_capped(response, name, cap, check_head, deadline)
     except _TimedOut:
         raise UsageError(too_slow) from None

@@ -5,6 +5,13 @@ Each message's parts are stored as JSON: text inline, media as a reference
 the ``media`` table under their hash, so a session that re-sends an earlier
 image on every turn, or two sessions about the same photo, store it once.
 
+Fragments (text context, `-f`) are kept the same way: their text, framed as it
+was sent, is a ``text/plain`` row of ``media`` under its hash, and the message
+refers to it as a part of kind "fragment".
+
+``messages_fts`` indexes the text of every prompt and answer (not fragments or
+media) for ``sessions search``; triggers keep it in step with ``messages``.
+
 Every append is its own committed transaction: a crash or Ctrl-C loses at most
 the answer that was still streaming.
 """
@@ -55,10 +62,29 @@ _SCHEMA = (
     )""",
 )
 
+# The searchable text of a message: its text parts joined (fragments and media are parts of other kinds).
+_FTS_BODY = (
+    "(SELECT COALESCE(group_concat(json_extract(value, '$.text'), ''), '') FROM json_each({parts})"
+    " WHERE json_extract(value, '$.kind') = 'text')"
+)
+
 # Numbered upgrades after _SCHEMA (version 1); never edit one that has shipped, add the next.
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 2: how each answer ended (DESIGN.md, "How an answer ends"); NULL for answers stored before.
     ("ALTER TABLE messages ADD COLUMN finish_reason TEXT",),
+    # 3: full-text search over prompts and answers (`sessions search`): an FTS5 table keyed by
+    # messages.id holding each message's typed text, kept in step by triggers; old messages indexed.
+    (
+        "CREATE VIRTUAL TABLE messages_fts USING fts5(body, tokenize = 'unicode61 remove_diacritics 2')",
+        f"CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+        f" INSERT INTO messages_fts (rowid, body) VALUES (new.id, {_FTS_BODY.format(parts='new.parts')}); END",
+        "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+        " DELETE FROM messages_fts WHERE rowid = old.id; END",
+        f"CREATE TRIGGER messages_fts_update AFTER UPDATE OF parts ON messages BEGIN"
+        f" DELETE FROM messages_fts WHERE rowid = old.id;"
+        f" INSERT INTO messages_fts (rowid, body) VALUES (new.id, {_FTS_BODY.format(parts='new.parts')}); END",
+        f"INSERT INTO messages_fts (rowid, body) SELECT id, {_FTS_BODY.format(parts='parts')} FROM messages",
+    ),
 )
 
 # Automatic names: the date, then at most this many words of the first prompt.
@@ -243,7 +269,7 @@ class SessionStore:
         Returns the message's number in the session, for ``update``.
         """
         now = self._clock()
-        media_rows = [(p.sha256, p.mime_type, sqlite3.Binary(p.data)) for p in message.parts if p.is_media]
+        media_rows = _media_rows(message)
         parts_json = json.dumps([_part_to_json(p) for p in message.parts], ensure_ascii=False)
         with db.write(self._conn):
             session_id = self._require(name)
@@ -265,6 +291,8 @@ class SessionStore:
         parts_json = json.dumps([_part_to_json(p) for p in message.parts], ensure_ascii=False)
         with db.write(self._conn):
             session_id = self._require(name)
+            self._conn.executemany("INSERT OR IGNORE INTO media (sha256, mime_type, data) VALUES (?, ?, ?)",
+                                   _media_rows(message))
             self._conn.execute(
                 "UPDATE messages SET model = ?, incomplete = ?, finish_reason = ?, parts = ?"
                 " WHERE session_id = ? AND seq = ?",
@@ -394,7 +422,29 @@ class SessionStore:
         return [SessionInfo(*row) for row in rows]
 
 
+def _media_rows(message: Message) -> list[tuple[str, str, object]]:
+    rows: list[tuple[str, str, object]] = []
+    for part in message.parts:
+        if part.is_fragment:
+            rows.append((_fragment_hash(part), FRAGMENT_MIME, sqlite3.Binary(redact(part.text).encode())))
+        elif part.is_media:
+            rows.append((part.sha256, part.mime_type, sqlite3.Binary(part.data)))
+    return rows
+
+
+FRAGMENT_MIME = "text/plain"
+
+
+def _fragment_hash(part: Part) -> str:
+    # The hash of what is stored, which is the text with any API key in it redacted.
+    import hashlib
+
+    return hashlib.sha256(redact(part.text).encode()).hexdigest()
+
+
 def _part_to_json(part: Part) -> dict[str, str]:
+    if part.is_fragment:
+        return {"kind": "fragment", "mime_type": FRAGMENT_MIME, "sha256": _fragment_hash(part), "source": part.source}
     if part.kind == "text":
         # An API key pasted into a prompt, or echoed in an answer, never reaches the disk.
         return {"kind": "text", "text": redact(part.text)}
@@ -405,6 +455,8 @@ def _part_from_json(item: dict[str, str], media: dict[str, bytes]) -> Part:
     if item["kind"] == "text":
         return Part.of_text(item["text"])
     data = media.get(item["sha256"])
+    if item["kind"] == "fragment" and data is not None:
+        return Part(kind="text", text=data.decode("utf-8", errors="replace"), source=item.get("source") or "fragment")
     if data is None:
         raise StoreError(
             f"The session file is missing the {item['kind']} '{item.get('source') or item['sha256'][:12]}'; "
