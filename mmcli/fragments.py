@@ -217,6 +217,7 @@ def _from_directory(source: str, root: Path, notify: Callable[[str], None] | Non
                 walk.ignored += 1
                 continue
             _add_file(walk, path, f"{prefix}/{path.relative_to(root).as_posix()}")
+    walk.parts.sort(key=lambda part: part.source.split("/"))  # by path, as `find | sort` lists them
     if not walk.parts:
         raise UsageError(f"{source} holds no text files to add (skipped: {_skipped(walk) or 'nothing'}).")
     if notify is not None:

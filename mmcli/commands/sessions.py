@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..completion import complete_export_formats, complete_sessions
+from ..completion import complete_export_formats, complete_models, complete_sessions
 from ..errors import exits_cleanly
 from ..help_format import MmcliCommand, MmcliGroup
 
@@ -17,10 +17,12 @@ app = typer.Typer(
     name="sessions",
     cls=MmcliGroup,
     help=(
-        "List, show, export, rename and delete saved conversations "
+        "List, search, show, export, rename and delete saved conversations "
         "(mmcli chat -S NAME and the interactive chat save them).\n\n"
         "Examples:\n\n"
         "  mmcli sessions list\n\n"
+        "  mmcli sessions list --model gpt-4o --since 7d\n\n"
+        "  mmcli sessions search \"rate limit\"\n\n"
         "  mmcli sessions show trip-planning\n\n"
         "  mmcli sessions export trip-planning --format md > trip.md\n\n"
         "  mmcli sessions rename trip-planning japan-2027\n\n"
@@ -76,11 +78,14 @@ def message_json(record: StoredMessage) -> dict[str, Any]:
     message = record.message
     return {
         "role": message.role,
-        "text": message.text,
+        "text": message.prompt_text,
         "attachments": [
             {"kind": p.kind, "mime_type": p.mime_type, "source": p.source, "sha256": p.sha256, "bytes": len(p.data)}
             for p in message.parts
             if p.is_media
+        ],
+        "fragments": [
+            {"source": p.source, "sha256": p.sha256, "chars": len(p.text)} for p in message.parts if p.is_fragment
         ],
         "model": record.model,
         "incomplete": message.incomplete,
@@ -145,8 +150,11 @@ def session_markdown(info: SessionInfo, records: list[StoredMessage], *, hard_br
         message = record.message
         heading = "User" if message.role == "user" else f"Assistant ({record.model})" if record.model else "Assistant"
         lines += [f"## {heading}", ""]
-        if message.text:
-            body = message.text.rstrip("\n")
+        for part in message.parts:
+            if part.is_fragment:
+                lines += [f"*[fragment: {part.source} ({len(part.text)} characters)]*", ""]
+        if message.prompt_text:
+            body = message.prompt_text.rstrip("\n")
             lines += [keep_lines(body) if hard_breaks else body, ""]
         for part in message.parts:
             if part.is_media:
@@ -158,7 +166,21 @@ def session_markdown(info: SessionInfo, records: list[StoredMessage], *, hard_br
 
 @app.command("list", cls=MmcliCommand)
 @exits_cleanly
-def list_sessions(json_output: JsonFlag = False) -> None:
+def list_sessions(
+    json_output: JsonFlag = False,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-m", "--model", metavar="MODEL", autocompletion=complete_models,
+            help="Only sessions that used this model (provider:model, a bare name or an alias); repeatable.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="WHEN", help="Only sessions used since: an age (7d, 12h, 30m) or a date "
+                     "(2026-11-01, 2026-11-01T09:00)."),
+    ] = None,
+) -> None:
     """Saved sessions, most recently used first: name, model, turns, last used.
 
     In a pipe, one session per line with tab-separated fields (name, model, turns,
@@ -168,19 +190,26 @@ def list_sessions(json_output: JsonFlag = False) -> None:
 
       mmcli sessions list
 
-      mmcli sessions list | cut -f1
+      mmcli sessions list --model gpt-4o --since 7d
+
+      mmcli sessions list --since 2026-11-01 | cut -f1
 
       mmcli sessions list --json | jq -r '.[].name'
     """
     from .common import print_json
 
+    cutoff = parse_since(since) if since is not None else None
+    models = _model_names(model) if model else []
     with _open_store() as store:
-        infos = store.list()
+        infos = store.list(models=models, since=cutoff)
     if json_output:
         print_json([info_json(i) for i in infos])
         return
     if not infos:
-        typer.echo('No saved sessions yet; start one with mmcli chat -S NAME "..." or mmcli chat.', err=True)
+        if model or since:
+            typer.echo("No saved session matches; run mmcli sessions list without filters to see them all.", err=True)
+        else:
+            typer.echo('No saved sessions yet; start one with mmcli chat -S NAME "..." or mmcli chat.', err=True)
         return
     from ..tables import print_records, records_wanted
 
@@ -190,6 +219,122 @@ def list_sessions(json_output: JsonFlag = False) -> None:
     from ..render import terminal_console
 
     terminal_console().print(sessions_table(infos))
+
+
+def parse_since(text: str) -> float:
+    """`--since`: an age before now (`7d`, `12h`) or an ISO date or time (local time unless it says)."""
+    import datetime
+    import time
+
+    from ..errors import UsageError
+    from .cache import parse_age
+
+    value = text.strip()
+    if value[:1].isdigit() and value[-1:].lower() in "smhdw" and "-" not in value:
+        return time.time() - parse_age(value)
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"'{text}' is neither an age nor a date; use an age such as 7d or 12h, or a date such as 2026-11-01."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # a naive date or time is the user's local time
+    return moment.timestamp()
+
+
+def _model_names(specs: list[str]) -> list[str]:
+    """What sessions store for each -m: the resolved provider:model (aliases and bare names
+    resolved as chat would), and the text as given, so an unknown or retired model still matches."""
+    from .. import config as config_module
+    from ..errors import MmcliError
+    from ..providers import registry
+
+    config = config_module.load()
+    names: list[str] = []
+    for spec in specs:
+        names.append(spec)
+        try:
+            names.append(str(registry.parse_model(spec, config)))
+        except MmcliError:
+            pass
+    return names
+
+
+@app.command("search", cls=MmcliCommand)
+@exits_cleanly
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find; FTS5 syntax works too (\"a phrase\", a OR b, pre*).",
+                                         metavar="QUERY")],
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document (a list of matches).")] = False,
+    limit: Annotated[int, typer.Option("-n", "--limit", min=1, metavar="N", help="Most matches shown (default 20).")]
+    = 20,
+) -> None:
+    """Search every saved prompt and answer, best matches first.
+
+    Each match shows its session, the message's number and role, when it was
+    said, and the text around the words found (highlighted in a terminal).
+    In a pipe, one match per line with tab-separated fields (session, message
+    number, role, model, time in ISO 8601, snippet) and no header. Fragments
+    (-f) and attachments are not searched, only what was typed and answered.
+
+    Examples:
+
+      mmcli sessions search "rate limit"
+
+      mmcli sessions search 'gil OR mutex' -n 5
+
+      mmcli sessions search '"exact phrase"' --json | jq -r '.[].session'
+
+      mmcli sessions search kubernetes | cut -f1 | sort -u
+    """
+    from ..errors import UsageError
+    from ..store.sessions import HIT_END, HIT_START
+    from .common import print_json
+
+    if not query.strip():
+        raise UsageError('The search is empty; give words to find, e.g. mmcli sessions search "rate limit".')
+    with _open_store() as store:
+        hits = store.search(query, limit=limit)
+
+    def plain(snippet: str) -> str:
+        return snippet.replace(HIT_START, "").replace(HIT_END, "")
+
+    if json_output:
+        print_json([
+            {"session": h.session, "message": h.seq, "role": h.role, "model": h.model,
+             "created_at": _iso(h.created_at), "snippet": plain(h.snippet)}
+            for h in hits
+        ])
+        return
+    if not hits:
+        typer.echo(f"No saved prompt or answer matches '{query}'.", err=True)
+        return
+    from ..tables import print_records, records_wanted
+
+    if records_wanted():
+        print_records((h.session, h.seq, h.role, h.model or "", _iso(h.created_at), plain(h.snippet)) for h in hits)
+        return
+    from rich.text import Text
+
+    from ..render import terminal_console
+
+    console = terminal_console()
+    for hit in hits:
+        heading = Text.assemble((hit.session, "bold cyan"), f"  #{hit.seq} {hit.role}",
+                                (f"  {hit.model}" if hit.model and hit.role == "assistant" else ""),
+                                (f"  {_ago(hit.created_at)}", "dim"))
+        body = Text("  ")
+        for index, piece in enumerate(" ".join(hit.snippet.split()).split(HIT_START)):
+            if index == 0:
+                body.append(piece)
+                continue
+            found, _, rest = piece.partition(HIT_END)
+            body.append(found, style="bold reverse")
+            body.append(rest)
+        console.print(heading)
+        console.print(body)
+        console.print()
 
 
 @app.command("show", cls=MmcliCommand)

@@ -111,6 +111,24 @@ class SessionInfo:
 
 
 @dataclass(frozen=True)
+class SearchHit:
+    """One message that matches a search: where it is, and its text around the match."""
+
+    session: str
+    seq: int
+    role: str
+    model: str | None
+    created_at: float
+    snippet: str  # the match between HIT_START and HIT_END
+    rank: float  # bm25: lower is better
+
+
+# Snippet markers: control characters no prompt contains, replaced by a style or removed when printed.
+HIT_START, HIT_END = "\x02", "\x03"
+_SNIPPET_TOKENS = 16
+
+
+@dataclass(frozen=True)
 class StoredMessage:
     """A message with what the store knows about it beyond the conversation itself."""
 
@@ -416,10 +434,56 @@ class SessionStore:
                 self._conn.execute("DELETE FROM media WHERE sha256 = ?", (sha,))
 
     @db.guarded
-    def list(self) -> list[SessionInfo]:  # defined last: the name shadows the builtin in the class body
-        """Every session, most recently used first."""
-        rows = self._conn.execute(f"{_INFO_SELECT} ORDER BY s.updated_at DESC, s.id DESC").fetchall()
+    def search(self, query: str, *, limit: int = 20) -> list[SearchHit]:
+        """Prompts and answers matching ``query``, best first (FTS5's bm25).
+
+        ``query`` is tried as FTS5 syntax first (`"exact phrase"`, `gil OR mutex`, `pyth*`);
+        text that is not valid syntax (`c++`, `don't`) is searched as its plain words.
+        """
+        sql = (
+            "SELECT s.name, m.seq, m.role, m.model, m.created_at,"
+            f" snippet(messages_fts, 0, '{HIT_START}', '{HIT_END}', '…', {_SNIPPET_TOKENS}), bm25(messages_fts)"
+            " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id"
+            " WHERE messages_fts MATCH ? ORDER BY bm25(messages_fts), m.created_at DESC LIMIT ?"
+        )
+        try:
+            rows = self._conn.execute(sql, (query, limit)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "fts5" not in str(exc) and "syntax" not in str(exc) and "no such column" not in str(exc):
+                raise
+            words = _plain_words(query)
+            if not words:
+                return []
+            rows = self._conn.execute(sql, (words, limit)).fetchall()
+        return [SearchHit(*row) for row in rows]
+
+    @db.guarded
+    def list(  # defined last: the name shadows the builtin in the class body
+        self, *, models: Iterable[str] = (), since: float | None = None
+    ) -> list[SessionInfo]:
+        """Every session, most recently used first; only those that used one of ``models``
+        (as the session's model or any answer's) and were used at or after ``since``, when given."""
+        where: list[str] = []
+        params: list[object] = []
+        wanted = sorted(set(models))
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            where.append(
+                f"(s.model IN ({marks}) OR EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id"
+                f" AND m.model IN ({marks})))"
+            )
+            params += wanted * 2
+        if since is not None:
+            where.append("s.updated_at >= ?")
+            params.append(since)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._conn.execute(f"{_INFO_SELECT}{clause} ORDER BY s.updated_at DESC, s.id DESC", params).fetchall()
         return [SessionInfo(*row) for row in rows]
+
+
+def _plain_words(query: str) -> str:
+    """Each word of ``query`` as a quoted FTS5 string, all required: `c++ don't` -> `"c" "don" "t"`."""
+    return " ".join(f'"{word}"' for word in re.findall(r"[^\W_]+", query))
 
 
 def _media_rows(message: Message) -> list[tuple[str, str, object]]:
