@@ -43,8 +43,9 @@ FileOption = Annotated[
 FragmentOption = Annotated[
     list[str] | None,
     typer.Option(
-        "-f", "--fragment", metavar="PATH|URL|-",
-        help="Text context: a text file, a directory (honours .gitignore), a web page, or - for stdin; repeatable.",
+        "-f", "--fragment", metavar="PATH",
+        help="Text context (path, directory, URL or - for stdin): files, a tree honouring .gitignore, a web page; "
+        "repeatable.",
     ),
 ]
 VideoOption = Annotated[
