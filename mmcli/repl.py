@@ -173,8 +173,8 @@ class Repl:
             self.dim("…")
         for message in self.history[start:]:
             label = "you" if message.role == "user" else "assistant"
-            text = _shortened(message.text)
-            media = [p.source or p.kind for p in message.parts if p.is_media]
+            text = _shortened(message.prompt_text)  # fragments (-f) are named below, not recapped
+            media = [p.source or p.kind for p in message.parts if p.is_media or p.is_fragment]
             if media:
                 text += f" [{', '.join(media)}]"
             if message.incomplete:
