@@ -160,3 +160,16 @@ def test_bad_fragments_and_text_given_to_file_are_one_sentence(run_mmcli, mmcli_
         done = run_mmcli(["chat", "-m", "gpt-4o-mini", "-f", f"{base}/gone.html", "Hi"], mmcli_env)
     assert done.returncode == 2 and "HTTP 404" in done.stderr
     assert fake_openai.generation_requests == []
+
+
+def test_an_api_key_in_a_fragment_is_sent_but_never_stored(run_mmcli, mmcli_env, fake_openai, tmp_path):
+    key = mmcli_env["OPENAI_API_KEY"]
+    config = write(tmp_path, "settings.ini", f"token = {key}\n".encode())
+    fake_openai.queue(Reply(text="Rotate it."))
+    done = run_mmcli(["chat", "-m", "gpt-4o-mini", "-S", "keys", "-f", config, "Is this safe?"], mmcli_env)
+    assert done.returncode == 0, done.stderr
+    assert key in fake_openai.generation_requests[-1].json["messages"][0]["content"]  # what the user chose to send
+    stored = media_rows(mmcli_env)
+    assert stored == [("text/plain", framed(config, "token = ***").encode())]
+    for file in Path(mmcli_env["MMCLI_DATA_DIR"]).glob("sessions.sqlite3*"):  # the WAL too
+        assert key.encode() not in file.read_bytes()
