@@ -189,6 +189,7 @@ def html_to_text(html: str) -> str:
 
 @dataclass
 class _Walk:
+    source: str
     parts: list[Part] = field(default_factory=list)
     size: int = 0
     binary: int = 0
@@ -201,7 +202,7 @@ def _from_directory(source: str, root: Path, notify: Callable[[str], None] | Non
     binaries and files over the per-file cap are skipped; the count goes to stderr."""
     root = root.resolve()  # absolute paths, so each .gitignore applies by its own place
     ignores = _GitIgnores(root)
-    walk = _Walk()
+    walk = _Walk(source)
     prefix = source.rstrip("/") or "/"
     for directory, dirnames, filenames in os.walk(root):
         here = Path(directory)
@@ -250,7 +251,7 @@ def _add_file(walk: _Walk, path: Path, shown: str) -> None:
         return
     if walk.size + len(data) > MAX_DIRECTORY_BYTES or len(walk.parts) >= MAX_DIRECTORY_FILES:
         raise UsageError(
-            f"{shown.split('/', 1)[0] or shown} holds more than {_size(MAX_DIRECTORY_BYTES)} or "
+            f"{walk.source} holds more than {_size(MAX_DIRECTORY_BYTES)} or "
             f"{MAX_DIRECTORY_FILES} files of text; give a smaller directory or the files themselves."
         )
     walk.size += len(data)

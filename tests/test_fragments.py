@@ -156,6 +156,15 @@ def test_bad_fragments_and_text_given_to_file_are_one_sentence(run_mmcli, mmcli_
         assert done.returncode == 2, (flag, value, done.stderr)
         assert done.stderr.startswith("mmcli: ") and expected in done.stderr and "Traceback" not in done.stderr
         assert done.stderr.count("\n") == 1
+    big = tmp_path / "big"
+    big.mkdir()
+    for index in range(6):  # each under the 1 MB a directory's file may be, together over 5 MB
+        (big / f"part{index}.txt").write_text("word " * 180_000)
+    done = run_mmcli(["chat", "-m", "gpt-4o-mini", "-f", str(big), "Hi"], mmcli_env)
+    assert done.returncode == 2 and done.stderr == (
+        f"mmcli: {big} holds more than 5.0 MB or 2000 files of text; "
+        "give a smaller directory or the files themselves.\n"
+    )
     with page_server({}) as (base, _):
         done = run_mmcli(["chat", "-m", "gpt-4o-mini", "-f", f"{base}/gone.html", "Hi"], mmcli_env)
     assert done.returncode == 2 and "HTTP 404" in done.stderr
