@@ -22,6 +22,7 @@ COMMANDS = [
     ["live"],
     ["sessions"],
     ["sessions", "list"],
+    ["sessions", "search"],
     ["sessions", "show"],
     ["sessions", "export"],
     ["sessions", "rename"],
