@@ -23,6 +23,7 @@ from .commands import (
     keys,
     live,
     models,
+    roles,
     sessions,
     transcribe,
     worker,
@@ -79,6 +80,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(aliases.app, name="aliases")
 app.add_typer(keys.app, name="keys")
+app.add_typer(roles.app, name="roles")
 
 
 def app_for(args: list[str]) -> typer.Typer:

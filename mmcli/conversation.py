@@ -16,6 +16,10 @@ from typing import Literal
 # (resizing, re-encoding), so answers about the old rendition are not reused.
 MEDIA_PREPARATION_VERSION = 2  # 2: audio converted by PyAV (16 kHz mono MP3), video frames
 
+# The Request.options key holding a --schema's JSON Schema (so the cache key covers it);
+# mmcli.schema reads and checks it, providers map it to their structured output.
+SCHEMA_OPTION = "schema"
+
 PartKind = Literal["text", "image", "audio", "document", "video"]
 Role = Literal["user", "assistant"]
 

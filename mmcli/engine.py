@@ -41,6 +41,8 @@ class Answer:
     blocked_prompt: bool = False  # a filter refused the prompt itself, before any answer
     error: str | None = None  # the sentence told on stderr when the answer did not end normally
     incomplete: bool = False  # it did not end normally: kept marked in the session, never cached
+    data: Any = None  # the parsed JSON document, when the request asked for one (--schema)
+    structured: bool = False  # whether it did; then `--json` carries "data"
 
     @property
     def cost_usd(self) -> float | None:
@@ -69,6 +71,7 @@ class Answer:
             "session": session,
             "finish_reason": self.finish_reason,
             "error": self.error,
+            **({"data": self.data} if self.structured else {}),
         }
 
     def to_cache(self) -> dict[str, Any]:
@@ -225,6 +228,7 @@ def _answer(
         entry = cache_get(cache, cache_key_of(request, config), notify)
         if entry is not None:
             hit = Answer.from_cache(entry)
+            check_structure(request, hit)
             sink.begin(hit.model)
             sink.delta(hit.text)
             sink.finish(hit)
@@ -249,6 +253,7 @@ def _answer(
             attempt = fit_options(replace(request, model=fallback), notify, strict=False)
             continue
         conclude(result, notify)  # raises for an answer that did not end normally
+        check_structure(attempt, result)  # raises for an answer that fails --schema: never cached
         if cache is not None and result.finish_reason == STOP and result.text:
             cache_put(cache, cache_key_of(attempt, config), result.to_cache(), notify)
         return result
@@ -291,6 +296,28 @@ def conclude(result: Answer, notify: Callable[[str], None]) -> None:
     error = AnswerEnded(result.error)
     error.answer = result  # type: ignore[attr-defined]
     raise error
+
+
+def check_structure(request: Request, result: Answer) -> None:
+    """With --schema, the answer must be a JSON document that fits it: parsed onto
+    ``result.data``, else an exit-1 ``AnswerEnded`` saying what failed (the answer
+    travels on it to be kept in the session, and is never cached)."""
+    from .conversation import SCHEMA_OPTION
+
+    schema = request.options.get(SCHEMA_OPTION)
+    if schema is None:
+        return
+    from .errors import AnswerEnded
+    from .schema import SchemaError, load_answer
+
+    result.structured = True
+    try:
+        result.data = load_answer(result.text, schema)  # type: ignore[arg-type]
+    except SchemaError as exc:
+        result.error = f"{result.model} gave an answer that fails --schema: {exc}."
+        error = AnswerEnded(result.error)
+        error.answer = result  # type: ignore[attr-defined]
+        raise error from None
 
 
 def _next_fallback(waiting: list[ModelRef], kinds: set[str], notify: Callable[[str], None]) -> ModelRef | None:

@@ -9,6 +9,8 @@ import typer
 from ..errors import exits_cleanly
 from .common import (
     AudioOption,
+    ExtractAllOption,
+    ExtractOption,
     FallbackOption,
     FileOption,
     FpsOption,
@@ -20,6 +22,8 @@ from .common import (
     ModelOption,
     NoCacheOption,
     NoStreamOption,
+    RoleOption,
+    SchemaOption,
     SystemOption,
     TemperatureOption,
     TimeoutOption,
@@ -47,6 +51,12 @@ Examples:
   mmcli chat -f src/ -f https://example.org/api.html "Where is the retry logic?"
 
   mmcli chat -S trip-planning "And in March?"
+
+  mmcli chat --schema 'name, born int, known_for' "A famous physicist"
+
+  mmcli chat -x "a jq filter that sums .price" | tee f.jq
+
+  git diff --staged | mmcli chat -r commit
 
   mmcli chat            (bare, in a terminal: an interactive conversation)
 """
@@ -79,16 +89,23 @@ def chat(
     json_output: JsonOption = False,
     fallback: FallbackOption = None,
     timeout: TimeoutOption = None,
+    role: RoleOption = None,
+    schema: SchemaOption = None,
+    extract: ExtractOption = False,
+    extract_all: ExtractAllOption = False,
 ) -> None:
     """Ask a model: one-shot with a PROMPT or piped stdin, interactive when run bare in a terminal."""
     from .. import config as config_module
     from ..render import stdout_is_terminal
-    from .common import combine_prompt, read_piped_text, stdin_is_piped
+    from .common import Asking, check_output_modes, combine_prompt, read_piped_text, stdin_is_piped
 
     if session and continue_:
         from ..errors import UsageError
 
         raise UsageError("Give either -S NAME (a named session) or -c (the most recent one), not both.")
+    asking = Asking(role, model=model, system=system, temperature=temperature, schema=schema)
+    check_output_modes(asking.schema, extract, extract_all)
+    model, system, temperature = asking.model, asking.system, asking.temperature
     config = config_module.load()
     stdin_is_a_file = "-" in [*(image or []), *(audio or []), *(file or []), *(video or []), *(fragment or [])]
     piped = read_piped_text() if stdin_is_piped() and not stdin_is_a_file else None
@@ -106,7 +123,7 @@ def chat(
 
     one_shot(
         config,
-        text,
+        asking.prompt(text),
         model=model,
         system=system,
         temperature=temperature,
@@ -115,7 +132,7 @@ def chat(
             "images": image, "audio": audio, "files": file, "videos": video, "fragments": fragment,
             "timeout": timeout or config.timeout,
         },
-        options=video_options(fps, max_frames),
+        options={**video_options(fps, max_frames), **asking.options()},
         session=session,
         continue_=continue_,
         stream=not no_stream,
@@ -123,6 +140,7 @@ def chat(
         json_output=json_output,
         fallback=fallback,
         timeout=timeout,
+        extract="all" if extract_all else "first" if extract else None,
     )
 
 
@@ -146,6 +164,7 @@ def one_shot(
     fallback: list[str] | None,
     timeout: float | None,
     options: dict[str, object] | None = None,
+    extract: str | None = None,
 ) -> None:
     """One question, one answer. The question is in the session before the request
     leaves and the answer is kept as it grows, so no ending (an error, Ctrl-C,
@@ -154,7 +173,8 @@ def one_shot(
     from ..conversation import Request
     from ..providers import registry
     from ..store.db import StoreError
-    from .common import print_json, resolve_models, user_message
+    from ..conversation import SCHEMA_OPTION
+    from .common import print_data, print_extracted, print_json, resolve_models, user_message
 
     history: list[Message] = []
     store = info = ref = None
@@ -183,7 +203,9 @@ def one_shot(
 
             request = fit_to_model(request, notify=engine.warn)
 
-        sink = engine.NullSink() if json_output else render.make_sink(stream=stream)
+        structured = SCHEMA_OPTION in request.options
+        quiet = json_output or structured or extract is not None  # printed whole once it is in (and checked)
+        sink = engine.NullSink() if quiet else render.make_sink(stream=stream)
         store_failure: StoreError | None = None
         try:
             store, info, created = _keep_session(config, store, info, session, ref, system, text)
@@ -218,6 +240,10 @@ def one_shot(
             if store_failure is not None:  # answered, but not kept: the run fails with this sentence
                 document["error"] = store_failure.message
             print_json(document)
+        elif structured:
+            print_data(answer.data)
+        elif extract is not None:
+            print_extracted(answer.text, every=extract == "all")
         if store_failure is not None:
             store_failure.documented = True  # type: ignore[attr-defined]
             raise store_failure

@@ -239,3 +239,94 @@ def print_json(document: object) -> None:
 
     sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+# --- structured output, extraction, roles (DESIGN.md, "More inputs and everyday options") -------------
+
+SchemaOption = Annotated[
+    str | None,
+    typer.Option(
+        "--schema", metavar="SCHEMA",
+        help="Answer as JSON fitting a JSON Schema: a file, inline JSON, or fields like 'name, age int, "
+             "score float: description'. stdout is the JSON document.",
+    ),
+]
+ExtractOption = Annotated[
+    bool, typer.Option("-x", "--extract", help="Print only the first fenced code block of the answer, raw.")
+]
+ExtractAllOption = Annotated[
+    bool, typer.Option("--extract-all", help="Print only the fenced code blocks of the answer, all of them.")
+]
+RoleOption = Annotated[
+    str | None,
+    typer.Option(
+        "-r", "--role", metavar="NAME",
+        help="A saved role (system prompt, model, temperature, schema, template); see mmcli roles list.",
+    ),
+]
+
+
+class Asking:
+    """What a role and --schema settle before a request: flags beat the role."""
+
+    def __init__(self, role: str | None, *, model: str | None, system: str | None, temperature: float | None,
+                 schema: str | None) -> None:
+        loaded = None
+        if role:
+            from .. import roles
+
+            loaded = roles.load(role)
+        self.role = loaded
+        self.model = model if model is not None else (loaded.model if loaded else None)
+        self.system = system if system is not None else (loaded.system if loaded else None)
+        self.temperature = temperature if temperature is not None else (loaded.temperature if loaded else None)
+        schema_text = schema if schema is not None else (loaded.schema if loaded else None)
+        self.schema = parse_schema(schema_text)
+
+    def prompt(self, text: str) -> str:
+        return self.role.prompt(text) if self.role else text
+
+    def options(self) -> dict[str, object]:
+        from ..conversation import SCHEMA_OPTION
+
+        return {SCHEMA_OPTION: self.schema} if self.schema is not None else {}
+
+
+def parse_schema(value: str | None) -> dict[str, object] | None:
+    """--schema's JSON Schema; a value that cannot be read is a usage error."""
+    if value is None:
+        return None
+    from ..errors import UsageError
+    from ..schema import SchemaError, parse
+
+    try:
+        return parse(value)
+    except SchemaError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_output_modes(schema: object, extract: bool, extract_all: bool) -> None:
+    from ..errors import UsageError
+
+    if schema is not None and (extract or extract_all):
+        raise UsageError("--schema prints a JSON document; leave out -x/--extract-all.")
+
+
+def print_data(data: object) -> None:
+    """A --schema answer on stdout: the JSON document, on one line (JSON Lines for several)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def print_extracted(text: str, *, every: bool) -> None:
+    """-x / --extract-all: the code, raw; an answer without any is exit 1 with a note."""
+    from ..errors import MmcliError
+    from ..extract import extracted
+
+    code = extracted(text, every=every)
+    if code is None:
+        raise MmcliError("The answer holds no fenced code block to extract; it is kept in the session.")
+    sys.stdout.write(code)
+    sys.stdout.flush()

@@ -6,7 +6,7 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from ..conversation import Part, Request
+from ..conversation import SCHEMA_OPTION, Part, Request
 from . import media_limits
 from .base import (
     ERROR,
@@ -60,6 +60,9 @@ class AnthropicProvider(SdkProvider):
             # anthropic 2.x dropped `temperature` from create()'s signature; the
             # Messages API still takes it, so it travels in the body.
             body["extra_body"] = {"temperature": request.temperature}
+        schema = request.options.get(SCHEMA_OPTION)
+        if isinstance(schema, dict):  # structured outputs: the answer is a JSON document fitting the schema
+            body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
         return body
 
     def content_block(self, part: Part, media: dict[str, Part]) -> dict[str, Any]:

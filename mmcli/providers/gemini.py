@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
-from ..conversation import Message, Part, Request
+from ..conversation import SCHEMA_OPTION, Message, Part, Request
 from . import media_limits
 from .base import (
     BLOCKED,
@@ -93,6 +93,10 @@ class GeminiProvider(SdkProvider):
             config["temperature"] = request.temperature
         if request.max_tokens is not None:
             config["max_output_tokens"] = request.max_tokens
+        schema = request.options.get(SCHEMA_OPTION)
+        if isinstance(schema, dict):
+            config["response_mime_type"] = "application/json"
+            config["response_json_schema"] = schema
         return config
 
     def stream(self, request: Request) -> Iterator[Event]:

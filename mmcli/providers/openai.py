@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from ..conversation import Part, Request
+from ..conversation import SCHEMA_OPTION, Part, Request
 from . import media_limits
 from .base import (
     BLOCKED,
@@ -80,7 +80,16 @@ class OpenAIProvider(SdkProvider):
             body["temperature"] = request.temperature
         if request.max_tokens is not None:
             body[self.max_tokens_field] = request.max_tokens
+        schema = request.options.get(SCHEMA_OPTION)
+        if isinstance(schema, dict):
+            body["response_format"] = self.response_format(schema)
         return body
+
+    def response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """--schema as structured output; strict (the answer is guaranteed to fit) when the schema allows it."""
+        from ..schema import is_strict
+
+        return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": is_strict(schema)}}
 
     def content_part(self, part: Part, media: dict[str, Part]) -> dict[str, Any]:
         if part.kind == "text":
