@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -37,6 +37,7 @@ class Options:
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)  # Request.options, e.g. --schema's
 
     def request(self, parts: list[Part], system: str | None) -> Request:
         return Request(
@@ -45,6 +46,7 @@ class Options:
             system=system,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
+            options=dict(self.extra),
         )
 
 

@@ -16,6 +16,8 @@ import typer
 
 from ..errors import exits_cleanly
 from .common import (
+    ExtractAllOption,
+    ExtractOption,
     FallbackOption,
     FragmentOption,
     JsonOption,
@@ -23,6 +25,8 @@ from .common import (
     ModelOption,
     NoCacheOption,
     NoStreamOption,
+    RoleOption,
+    SchemaOption,
     SystemOption,
     TemperatureOption,
     TimeoutOption,
@@ -47,6 +51,8 @@ Examples:
   mmcli analyze-image receipt.png -P "Total amount and date, as JSON"
 
   mmcli analyze-image photos/*.jpg --json > captions.jsonl
+
+  mmcli analyze-image receipts/*.jpg --schema 'merchant, date, total float' > receipts.jsonl
 
   mmcli analyze-image before.png after.png --together -P "What changed?"
 
@@ -88,13 +94,20 @@ def analyze_image(
     no_cache: NoCacheOption = False,
     fallback: FallbackOption = None,
     timeout: TimeoutOption = None,
+    role: RoleOption = None,
+    schema: SchemaOption = None,
+    extract: ExtractOption = False,
+    extract_all: ExtractAllOption = False,
 ) -> None:
     """Describe images, or answer a question (-P) about them. Several images run concurrently."""
     from .. import config as config_module
     from ..errors import UsageError
     from ..providers import registry
-    from .common import check_temperature, resolve_models
+    from .common import Asking, check_output_modes, check_temperature, resolve_models
 
+    asking = Asking(role, model=model, system=system, temperature=temperature, schema=schema)
+    check_output_modes(asking.schema, extract, extract_all)
+    model, system, temperature = asking.model, asking.system, asking.temperature
     check_temperature(temperature)
     if not prompt.strip():
         raise UsageError('The prompt is empty; leave -P out for a description, or ask e.g. -P "What is written here?".')
@@ -109,8 +122,8 @@ def analyze_image(
             raise UsageError("--batch sends one request per image; leave out --together.")
         from .batch import submit_images
 
-        submit_images(images, prompt, model=model, system=system, temperature=temperature, max_tokens=max_tokens,
-                      json_output=json_output)
+        submit_images(images, asking.prompt(prompt), model=model, system=system, temperature=temperature,
+                      max_tokens=max_tokens, json_output=json_output, options=asking.options())
         return
     config = config_module.load()
     ref = registry.resolve(model, config)
@@ -124,7 +137,7 @@ def analyze_image(
     job = _Job(
         config=config,
         model=ref,
-        prompt=prompt,
+        prompt=asking.prompt(prompt),
         system=system,
         temperature=temperature,
         max_tokens=max_tokens,
@@ -132,6 +145,8 @@ def analyze_image(
         use_cache=not no_cache,
         timeout=timeout,
         fragments=fragments,
+        options=asking.options(),
+        extract="all" if extract_all else "first" if extract else None,
     )
     if together:
         from .. import media
@@ -164,6 +179,8 @@ class _Job:
         use_cache: bool,
         timeout: float | None,
         fragments: list[Part] | None = None,
+        options: dict[str, object] | None = None,
+        extract: str | None = None,
     ) -> None:
         self.config = config
         self.fragments = list(fragments or ())
@@ -175,6 +192,14 @@ class _Job:
         self.fallbacks = fallbacks
         self.use_cache = use_cache
         self.timeout = timeout
+        self.options = dict(options or {})
+        self.extract = extract  # None, "first" (-x) or "all" (--extract-all)
+
+    @property
+    def structured(self) -> bool:
+        from ..conversation import SCHEMA_OPTION
+
+        return SCHEMA_OPTION in self.options
 
     def request(self, parts: list[Part]) -> Request:
         # Fragments, then the prompt, then the images: the same message `chat -f F -i IMG PROMPT`
@@ -187,6 +212,7 @@ class _Job:
             system=self.system,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
+            options=dict(self.options),
         )
 
     def answer(self, parts: list[Part], sink: Any, notify: Callable[[str], None] | None = None) -> Answer:
@@ -235,10 +261,11 @@ def _answer_one(job: _Job, parts: list[Part], sources: list[str], *, json_output
     """One request (one image, or --together), streamed like `chat`."""
     from .. import engine, render
     from ..errors import MmcliError
-    from .common import print_json
+    from .common import print_data, print_extracted, print_json
 
     path: str | list[str] = sources if len(sources) > 1 else sources[0]
-    sink = engine.NullSink() if json_output else render.make_sink(stream=stream)
+    quiet = json_output or job.structured or job.extract is not None  # printed whole once it is in
+    sink = engine.NullSink() if quiet else render.make_sink(stream=stream)
     try:
         answer = job.answer(parts, sink)
     except MmcliError as exc:
@@ -247,6 +274,10 @@ def _answer_one(job: _Job, parts: list[Part], sources: list[str], *, json_output
         raise
     if json_output:
         print_json(_record(job.model, answer, path, None))
+    elif job.structured:
+        print_data(answer.data)
+    elif job.extract is not None:
+        print_extracted(answer.text, every=job.extract == "all")
 
 
 # --- batches ---------------------------------------------------------------------------------------
@@ -285,7 +316,7 @@ def _run_batch(job: _Job, sources: list[str], *, json_output: bool, concurrency:
 
     items = _load_all(sources)
     with _Progress(len(items), enabled=sys.stderr.isatty()) as progress:
-        output = _BatchOutput(job.model, json_output, progress)
+        output = _BatchOutput(job.model, json_output, progress, structured=job.structured, extract=job.extract)
         for item in items:
             if item.unreadable:
                 output.failed(item)
@@ -393,8 +424,12 @@ class _Progress:
 class _BatchOutput:
     """Writes finished items: JSON Lines as they finish, text answers in input order."""
 
-    def __init__(self, model: ModelRef, json_output: bool, progress: _Progress) -> None:
+    def __init__(self, model: ModelRef, json_output: bool, progress: _Progress, *, structured: bool = False,
+                 extract: str | None = None) -> None:
         from ..render import stdout_is_terminal
+
+        self.structured = structured  # --schema: one JSON document a line, in input order
+        self.extract = extract
 
         self.model = model
         self.json_output = json_output
@@ -415,6 +450,15 @@ class _BatchOutput:
         self._finish(item)
 
     def done(self, item: _Item) -> None:
+        if self.extract is not None and not self.json_output:
+            from ..errors import MmcliError
+            from ..extract import code_blocks
+
+            assert item.answer is not None
+            if not code_blocks(item.answer.text):
+                item.error = MmcliError("The answer holds no fenced code block to extract.")
+                self.failed(item)
+                return
         self._finish(item)
 
     def _finish(self, item: _Item) -> None:
@@ -429,7 +473,7 @@ class _BatchOutput:
         while self._next in self._waiting:
             ready = self._waiting.pop(self._next)
             self._next += 1
-            if ready.answer is not None:
+            if ready.answer is not None and ready.error is None:
                 self._print(ready)
 
     def _print(self, item: _Item) -> None:
@@ -439,6 +483,18 @@ class _BatchOutput:
 
         answer = item.answer
         assert answer is not None
+        if self.structured or self.extract is not None:
+            from ..extract import extracted
+            from .common import print_data
+
+            with self.progress.hidden(when=self.terminal):
+                if self.structured:
+                    print_data(answer.data)
+                else:
+                    sys.stdout.write(extracted(answer.text, every=self.extract == "all") or "")
+                    sys.stdout.flush()
+            self._printed += 1
+            return
         text = answer.text.strip("\n")
         if self.terminal:
             from rich.text import Text

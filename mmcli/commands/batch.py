@@ -10,7 +10,7 @@ import typer
 
 from ..errors import exits_cleanly
 from ..help_format import MmcliCommand, MmcliGroup
-from .common import JsonOption, MaxTokensOption, ModelOption, SystemOption, TemperatureOption
+from .common import JsonOption, MaxTokensOption, ModelOption, RoleOption, SchemaOption, SystemOption, TemperatureOption
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -59,6 +59,8 @@ def submit(
     temperature: TemperatureOption = None,
     max_tokens: MaxTokensOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the job's status document, not its id.")] = False,
+    schema: SchemaOption = None,
+    role: RoleOption = None,
 ) -> None:
     """Check every request (and load every image), submit them as a batch job, and print its id.
 
@@ -73,17 +75,21 @@ def submit(
       mmcli batch submit captions.jsonl -m openai:gpt-4o-mini --max-tokens 100
 
       jq -c '{id: .sku, prompt: .question}' faq.json | mmcli batch submit - -m gemini:gemini-2.5-flash
+
+      mmcli batch submit reviews.jsonl --schema 'sentiment, stars int' -m openai:gpt-4o-mini
     """
     from .. import config as config_module
     from ..batch import requests
     from ..providers import registry
-    from .common import check_temperature
+    from .common import Asking, check_temperature
 
+    asking = Asking(role, model=model, system=system, temperature=temperature, schema=schema)
+    model, system, temperature = asking.model, asking.system, asking.temperature
     check_temperature(temperature)
     config = config_module.load()
     ref = registry.resolve(model, config)
     _check_options(ref, temperature)
-    options = requests.Options(ref, system, temperature, max_tokens)
+    options = requests.Options(ref, system, temperature, max_tokens, extra=asking.options())
     name = "stdin" if requests_file == "-" else requests_file
     empty = f'{name} holds no requests; write one JSON object per line, like {{"prompt": "..."}}.'
     submit_items(requests.from_file(requests_file, options), ref, config, empty=empty, json_output=json_output)
@@ -98,6 +104,7 @@ def submit_images(
     temperature: float | None,
     max_tokens: int | None,
     json_output: bool,
+    options: dict[str, object] | None = None,
 ) -> None:
     """`analyze-image IMG... --batch`: one batch request per image."""
     from .. import config as config_module
@@ -108,9 +115,9 @@ def submit_images(
     ref = registry.resolve(model, config)
     registry.check_accepts(ref, {"image"})
     _check_options(ref, temperature)
-    options = requests.Options(ref, system, temperature, max_tokens)
+    shared = requests.Options(ref, system, temperature, max_tokens, extra=dict(options or {}))
     submit_items(
-        requests.from_images(images, prompt, options), ref, config, empty="No images given.", json_output=json_output
+        requests.from_images(images, prompt, shared), ref, config, empty="No images given.", json_output=json_output
     )
 
 

@@ -40,6 +40,7 @@ _REQUEST_LEVEL = {
     "safety_settings": "safetySettings",
     "cached_content": "cachedContent",
 }
+_VERBATIM = {"response_json_schema"}
 _CLIENT_ONLY = {"http_options", "automatic_function_calling", "should_return_http_response"}
 
 
@@ -199,6 +200,8 @@ def wire_request(contents: list[dict[str, Any]], config: dict[str, Any]) -> dict
             )
         elif key in _REQUEST_LEVEL:
             request[_REQUEST_LEVEL[key]] = _wire(value)
+        elif key in _VERBATIM:  # a user's JSON Schema: its property names are data, not field names
+            generation[_camel(key)] = value
         else:
             generation[_camel(key)] = _wire(value)
     if generation:
