@@ -170,10 +170,9 @@ def one_shot(
     leaves and the answer is kept as it grows, so no ending (an error, Ctrl-C,
     SIGTERM, a closed terminal or pipe, SIGKILL) loses what was said."""
     from .. import engine, render
-    from ..conversation import Request
+    from ..conversation import SCHEMA_OPTION, Request
     from ..providers import registry
     from ..store.db import StoreError
-    from ..conversation import SCHEMA_OPTION
     from .common import print_data, print_extracted, print_json, resolve_models, user_message
 
     history: list[Message] = []

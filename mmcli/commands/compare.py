@@ -18,6 +18,8 @@ from .common import (
     MaxFramesOption,
     MaxTokensOption,
     NoCacheOption,
+    RoleOption,
+    SchemaOption,
     SystemOption,
     TemperatureOption,
     TimeoutOption,
@@ -75,6 +77,8 @@ def compare(
     no_cache: NoCacheOption = False,
     json_output: JsonOption = False,
     timeout: TimeoutOption = None,
+    role: RoleOption = None,
+    schema: SchemaOption = None,
 ) -> None:
     """Send one prompt to several models at once and show their answers side by side.
 
@@ -96,6 +100,8 @@ def compare(
       mmcli compare "Summarise" < notes.txt    (every provider with a key set, default model each)
 
       mmcli compare "Haiku about rain" -m gpt-4o-mini -m sonar --json | jq '.results[] | {model, total_s}'
+
+      mmcli compare "The tallest mountain" --schema 'name, height_m int' -m gpt-4o-mini -m gemini-2.5-flash --json
     """
     import time
 
@@ -104,6 +110,7 @@ def compare(
     from ..conversation import Request
     from ..errors import UsageError
     from .common import (
+        Asking,
         check_temperature,
         combine_prompt,
         read_piped_text,
@@ -112,6 +119,10 @@ def compare(
         video_options,
     )
 
+    asking = Asking(role, model=None, system=system, temperature=temperature, schema=schema)
+    system, temperature = asking.system, asking.temperature
+    if not model and asking.model:
+        model = [asking.model]
     check_temperature(temperature)
     config = config_module.load()
     refs = _models(model, config)
@@ -120,17 +131,18 @@ def compare(
     text = combine_prompt(prompt, piped)
     if not text and not (image or audio or file or video or fragment):
         raise UsageError('The prompt is empty; give one, e.g. mmcli compare "Hello" -m A -m B, or pipe text in.')
+    text = asking.prompt(text)
     turn = user_message(text, images=image, audio=audio, files=file, videos=video, fragments=fragment,
                         timeout=timeout or config.timeout)
     request = Request(model=refs[0], messages=[turn], system=system, temperature=temperature, max_tokens=max_tokens,
-                      options=video_options(fps, max_frames))
+                      options={**video_options(fps, max_frames), **asking.options()})
     columns, interrupted = run(
         request, refs, config, json_output=json_output, use_cache=not no_cache, timeout=timeout, started=started
     )
     if json_output:
         from .common import print_json
 
-        print_json({"prompt": text, "results": [_result_json(c) for c in columns]})
+        print_json({"prompt": text, "results": [_result_json(c, asking.schema) for c in columns]})
     if interrupted:
         from ..errors import Interrupted
 
@@ -361,9 +373,10 @@ def _answer_into(
         column.fail(compare_view.ERROR, message, EXIT_PROVIDER)
 
 
-def _result_json(column: Column) -> dict[str, object]:
+def _result_json(column: Column, schema: dict[str, object] | None = None) -> dict[str, object]:
     """Answer.to_json's object with the column's status and error; a failed model keeps
-    whatever text had arrived, and costs null (nothing complete was bought)."""
+    whatever text had arrived, and costs null (nothing complete was bought). With
+    --schema, "data" is the parsed document of an answer that fits it (else null)."""
     from ..engine import Answer
 
     answer = column.answer or Answer(model=column.ref, text=column.text)
@@ -379,6 +392,13 @@ def _result_json(column: Column) -> dict[str, object]:
     document["wall_s"] = None if column.wall_s is None else round(column.wall_s, 3)
     if column.status != "ok":
         document["cost_usd"] = None
+    if schema is not None:
+        from ..schema import SchemaError, load_answer
+
+        try:
+            document["data"] = load_answer(answer.text, schema) if column.status == "ok" else None
+        except SchemaError:
+            document["data"] = None
     return document
 
 
