@@ -253,7 +253,6 @@ def _answer(
             attempt = fit_options(replace(request, model=fallback), notify, strict=False)
             continue
         conclude(result, notify)  # raises for an answer that did not end normally
-        check_structure(attempt, result)  # raises for an answer that fails --schema: never cached
         if cache is not None and result.finish_reason == STOP and result.text:
             cache_put(cache, cache_key_of(attempt, config), result.to_cache(), notify)
         return result
@@ -409,6 +408,12 @@ def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | N
     result.total_s = time.perf_counter() - started
     if result.finish_reason is None:  # a provider that told nothing of its end
         result.finish_reason = STOP
+    if result.finish_reason == STOP:
+        try:  # before the sink hears it ended well: an answer that fails --schema is a failure, never cached
+            check_structure(request, result)
+        except MmcliError:
+            sink.abort(result)
+            raise
     try:
         sink.finish(result)
     except BrokenPipeError:
