@@ -190,3 +190,27 @@ def test_batch_submit_sends_the_schema_in_every_line(run_mmcli, mmcli_env, fake_
     formats = [line["body"]["response_format"] for _, line in job.requests]
     assert formats == [{"type": "json_schema", "json_schema": {"name": "answer", "schema": FIELDS_SCHEMA,
                                                                "strict": True}}] * 2
+
+
+def test_perplexity_gets_its_own_json_schema_format(run_mmcli, mmcli_env, fake_perplexity):
+    fake_perplexity.queue(Reply(text='{"city": "Paris"}'))
+    done = run_mmcli(["chat", "-m", "perplexity:sonar", "--schema", "city", "Capital of France"], mmcli_env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"city": "Paris"}
+    sent = fake_perplexity.generation_requests[-1].json["response_format"]
+    assert sent == {"type": "json_schema", "json_schema": {"schema": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+        "additionalProperties": False}}}
+
+
+def test_a_cached_structured_answer_imports_no_sdk(run_mmcli, mmcli_env, fake_anthropic):
+    from tests.test_cache_and_fallback import imported_sdks
+
+    fake_anthropic.queue(Reply(text='{"n": 3}'))
+    args = ["chat", "-m", "claude-haiku-4-5", "--schema", "n int", "Three"]
+    assert run_mmcli(args, mmcli_env).returncode == 0
+    again = run_mmcli(args, {**mmcli_env, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert again.returncode == 0
+    assert again.stdout == '{"n": 3}\n'
+    assert imported_sdks(again.stderr) == set()
+    assert len(fake_anthropic.generation_requests) == 1

@@ -24,6 +24,10 @@ class PerplexityProvider(OpenAIProvider):
         body.pop("stream_options", None)  # Perplexity sends usage on its own
         return body
 
+    def response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # Perplexity's json_schema format takes the schema alone (no name, no strict flag).
+        return {"type": "json_schema", "json_schema": {"schema": schema}}
+
     def citations_of(self, chunk: Any) -> list[str]:
         # `citations` is a list of URLs; newer responses also carry
         # `search_results` with titles. The SDK keeps unknown fields as extras.
