@@ -140,3 +140,22 @@ def test_role_on_analyze_image_and_compare(run_mmcli, mmcli_env, fake_openai, tm
     done = run_mmcli(["compare", "Hi", "-r", "alt"], mmcli_env)
     assert done.returncode == 0, done.stderr
     assert fake_openai.generation_requests[-1].json["messages"][0]["content"] == "Write alt text."
+
+
+def test_role_on_batch_submit_applies_to_every_line(run_mmcli, mmcli_env, tmp_path):
+    from tests.fakes.openai_batch import FakeOpenAIBatch
+
+    role_file(mmcli_env, "tag", 'system = "Tag it."\nmodel = "openai:gpt-4o-mini"\ntemplate = "Tags for: $input"\n'
+                                "schema = 'tags'\n")
+    lines = tmp_path / "q.jsonl"
+    lines.write_text('{"prompt": "a cat"}\n{"prompt": "a dog"}\n', encoding="utf-8")
+    with FakeOpenAIBatch() as fake:
+        done = run_mmcli(["batch", "submit", str(lines), "-r", "tag"], {**mmcli_env, "OPENAI_BASE_URL": fake.base_url})
+        assert done.returncode == 0, done.stderr
+        (job,) = fake.batches.jobs.values()
+    bodies = [line["body"] for _, line in job.requests]
+    assert [b["messages"] for b in bodies] == [
+        [{"role": "system", "content": "Tag it."}, {"role": "user", "content": f"Tags for: a {animal}"}]
+        for animal in ("cat", "dog")
+    ]
+    assert all(b["model"] == "gpt-4o-mini" and "response_format" in b for b in bodies)

@@ -38,6 +38,7 @@ class Options:
     temperature: float | None = None
     max_tokens: int | None = None
     extra: dict[str, object] = field(default_factory=dict)  # Request.options, e.g. --schema's
+    template: str | None = None  # a role's prompt template, applied to each line's prompt ($input)
 
     def request(self, parts: list[Part], system: str | None) -> Request:
         return Request(
@@ -151,7 +152,12 @@ def _line_item(fields: dict[str, object], request_id: str, label: str, base: Pat
     def build() -> Request:
         from ..commands.common import user_message
 
-        message = user_message(prompt or "", images=[_located(p, base) for p in paths])
+        text = prompt or ""
+        if options.template and text:
+            from string import Template
+
+            text = Template(options.template).safe_substitute(input=text)
+        message = user_message(text, images=[_located(p, base) for p in paths])
         return options.request(message.parts, system if system is not None else options.system)
 
     return Item(request_id=request_id, paths=paths or None, build=build, label=label)

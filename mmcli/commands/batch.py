@@ -89,7 +89,8 @@ def submit(
     config = config_module.load()
     ref = registry.resolve(model, config)
     _check_options(ref, temperature)
-    options = requests.Options(ref, system, temperature, max_tokens, extra=asking.options())
+    template = asking.role.template if asking.role else None
+    options = requests.Options(ref, system, temperature, max_tokens, extra=asking.options(), template=template)
     name = "stdin" if requests_file == "-" else requests_file
     empty = f'{name} holds no requests; write one JSON object per line, like {{"prompt": "..."}}.'
     submit_items(requests.from_file(requests_file, options), ref, config, empty=empty, json_output=json_output)
