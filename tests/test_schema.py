@@ -214,3 +214,21 @@ def test_a_cached_structured_answer_imports_no_sdk(run_mmcli, mmcli_env, fake_an
     assert again.stdout == '{"n": 3}\n'
     assert imported_sdks(again.stderr) == set()
     assert len(fake_anthropic.generation_requests) == 1
+
+
+def test_gemini_batch_keeps_the_schema_verbatim(run_mmcli, mmcli_env, tmp_path):
+    from tests.fakes.gemini_batch import FakeGeminiBatch
+
+    lines = tmp_path / "q.jsonl"
+    lines.write_text('{"prompt": "one"}\n', encoding="utf-8")
+    schema = {"type": "object", "properties": {"snake_case_name": {"type": "string"}},
+              "required": ["snake_case_name"], "additionalProperties": False}
+    with FakeGeminiBatch() as fake:
+        env = {**mmcli_env, "GOOGLE_GEMINI_BASE_URL": fake.base_url}
+        done = run_mmcli(["batch", "submit", str(lines), "-m", "gemini:gemini-2.5-flash", "--schema",
+                          json.dumps(schema)], env)
+        assert done.returncode == 0, done.stderr
+        (job,) = fake.batches.jobs.values()
+    config = job.requests[0][1]["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == schema  # property names are data: not camelCased

@@ -112,6 +112,10 @@ def chat(
     text = combine_prompt(prompt, piped)
     if not text and not (image or audio or file or video or fragment):
         if prompt is None and piped is None and stdout_is_terminal():
+            if asking.schema is not None or extract or extract_all:
+                from ..errors import UsageError
+
+                raise UsageError("--schema, -x and --extract-all work on one question; give a PROMPT.")
             from ..repl import run_repl
 
             run_repl(config, model=model, system=system, session=session, continue_=continue_,
