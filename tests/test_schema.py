@@ -232,3 +232,16 @@ def test_gemini_batch_keeps_the_schema_verbatim(run_mmcli, mmcli_env, tmp_path):
     config = job.requests[0][1]["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert config["responseJsonSchema"] == schema  # property names are data: not camelCased
+
+
+def test_several_images_one_failing_the_schema(run_mmcli, mmcli_env, fake_openai, tmp_path):
+    from tests.test_multimodal import image_bytes, write
+
+    photos = [write(tmp_path, f"p{n}.png", image_bytes((30 + n, 30), "PNG")) for n in range(2)]
+    fake_openai.queue(Reply(text='{"merchant": "A", "date": "d", "total": 1}'), Reply(text='{"merchant": "B"}'))
+    done = run_mmcli(["analyze-image", *photos, "--schema", FIELDS, "-m", "gpt-4o-mini", "--concurrency", "1"],
+                     mmcli_env)
+    assert done.returncode == 1
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [{"merchant": "A", "date": "d", "total": 1}]
+    assert f"{photos[1]}:" in done.stderr and "lacks 'date'" in done.stderr
+    assert "1 of 2 images described; 1 failed" in done.stderr
