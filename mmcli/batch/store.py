@@ -164,21 +164,12 @@ class NewPart:
     spool_file: str
 
 
-class BatchStore:
+class BatchStore(db.Store):
     """The batch jobs of one data dir; one connection per instance (and per thread)."""
 
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / BATCHES_FILE
         self._conn = db.connect(self.path, MIGRATIONS[0], MIGRATIONS[1:])
-
-    def __enter__(self) -> BatchStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._conn.close()
 
     # -- creating ----------------------------------------------------------------------------------
 

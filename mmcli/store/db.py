@@ -41,6 +41,25 @@ class StoreError(MmcliError):
 Migrations = tuple[tuple[str, ...], ...]
 
 
+class Store:
+    """What every SQLite-backed store shares: one connection (``_conn``), closed on
+    ``close()`` or at the end of a ``with`` block."""
+
+    _conn: sqlite3.Connection
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+S = TypeVar("S", bound=Store)
+
+
 class Connection(sqlite3.Connection):
     """A connection that knows whether it could only be opened for reading.
 

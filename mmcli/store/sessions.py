@@ -144,7 +144,7 @@ _INFO_SELECT = (
 )
 
 
-class SessionStore:
+class SessionStore(db.Store):
     """Named conversations with their messages and media.
 
     One connection per instance; open one store per thread (sqlite3 connections
@@ -159,15 +159,6 @@ class SessionStore:
         self.path = Path(data_dir) / SESSIONS_FILE
         self._clock = clock
         self._conn = db.connect(self.path, _SCHEMA, _MIGRATIONS)
-
-    def __enter__(self) -> SessionStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._conn.close()
 
     # -- reading ---------------------------------------------------------------
 
