@@ -100,8 +100,8 @@ class Repl:
         # Set by open(): the resumed session's model, or -m, or the default model.
         self.ref: ModelRef = ModelRef("", "")
         self.system = system
-        self.temperature = temperature
-        self.max_tokens = max_tokens
+        self.temperature = self.temperature_flag = temperature
+        self.max_tokens = self.max_tokens_flag = max_tokens
         self.history: list[Message] = []
         # The stored session's name; None until the first turn creates it.
         self.session: str | None = None
@@ -154,6 +154,15 @@ class Repl:
         if flags_win and self.system_flag is not None and self.system_flag != info.system:
             system = self.system_flag
             self.store.set_system(name, system)
+        # The session's temperature and max tokens carry on, unless given on the command line (then they are stored).
+        from .store.sessions import session_options
+
+        flags = session_options(self.temperature_flag, self.max_tokens_flag) if flags_win else {}
+        options = {**info.options, **flags}
+        if options != info.options:
+            self.store.set_options(name, options)
+        self.temperature = options.get("temperature")
+        self.max_tokens = options.get("max_tokens")
         self.session, self.pending_name = name, None
         self.history, self.ref, self.system = history, ref, system
         self._told_about_context = False
@@ -185,7 +194,12 @@ class Repl:
     def ensure_session(self, first_prompt: str) -> str:
         """The stored session's name, creating it (named or automatically) on the first turn."""
         if self.session is None:
-            info = self.store.create(self.pending_name, str(self.ref), system=self.system, first_prompt=first_prompt)
+            from .store.sessions import session_options
+
+            info = self.store.create(
+                self.pending_name, str(self.ref), system=self.system, first_prompt=first_prompt,
+                options=session_options(self.temperature, self.max_tokens),
+            )
             self.session, self.pending_name = info.name, None
         return self.session
 

@@ -133,7 +133,7 @@ def test_a_data_dir_from_the_previous_schema_opens_and_upgrades_without_loss(run
     sent = [m["content"] for m in fake_openai.generation_requests[-1].json["messages"]]
     assert sent[:4] == ["Where to in May?", "Lisbon.", "And June?", "Port"]
     with sqlite3.connect(data / "sessions.sqlite3") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3  # 2: endings, 3: the search index
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4  # 2: endings, 3: search, 4: options
         assert conn.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'lisbon'").fetchall() == [(2,)]
         endings = conn.execute("SELECT seq, incomplete, finish_reason FROM messages ORDER BY seq").fetchall()
     assert endings[:4] == [(1, 0, None), (2, 0, None), (3, 0, None), (4, 1, None)]

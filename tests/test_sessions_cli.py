@@ -173,3 +173,21 @@ def test_two_processes_append_to_two_sessions_at_once(mmcli_env, mmcli_cwd, fake
         texts = [m["content"] for m in request.json["messages"] if m["role"] == "user"]
         owner = texts[-1].split()[0]
         assert texts == [f"{owner} turn 1", f"{owner} turn 2"]
+
+
+def test_a_session_keeps_its_temperature_and_max_tokens_for_c_and_S(run_mmcli, mmcli_env, fake_openai, fake_anthropic):
+    run_mmcli(["chat", "-m", "gpt-4o-mini", "-t", "1.5", "--max-tokens", "300", "-S", "warm", "One"], mmcli_env)
+    done = run_mmcli(["chat", "-c", "Two"], mmcli_env)
+    assert done.returncode == 0, done.stderr
+    second = fake_openai.generation_requests[-1].json
+    assert second["temperature"] == 1.5 and second["max_completion_tokens"] == 300
+    # A flag on a resumed session becomes its setting.
+    run_mmcli(["chat", "-S", "warm", "-t", "0.2", "Three"], mmcli_env)
+    run_mmcli(["chat", "-S", "warm", "Four"], mmcli_env)
+    assert fake_openai.generation_requests[-1].json["temperature"] == 0.2
+    # A stored temperature the new model cannot take is left out, with a note, not refused.
+    run_mmcli(["chat", "-S", "warm", "-t", "1.5", "Five"], mmcli_env)
+    done = run_mmcli(["chat", "-S", "warm", "-m", "claude-haiku-4-5", "Six"], mmcli_env)
+    assert done.returncode == 0, done.stderr
+    assert "Leaving out -t 1.5 for anthropic:claude-haiku-4-5" in done.stderr
+    assert "temperature" not in fake_anthropic.generation_requests[-1].json

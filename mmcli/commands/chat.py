@@ -183,12 +183,18 @@ def one_shot(
     store = info = ref = None
     recorder = None
     created = False
+    # The options given on this command line; a resumed session's stored ones fill the rest.
+    from ..store.sessions import session_options
+
+    given = session_options(temperature, max_tokens)
     try:
         if session or continue_:
             store, info = open_session(config, session, continue_)
             if info is not None:
                 history = store.messages(info.name)
                 system = system if system is not None else info.system
+                temperature = temperature if temperature is not None else info.options.get("temperature")
+                max_tokens = max_tokens if max_tokens is not None else info.options.get("max_tokens")
         ref = _choose_model(config, model, info)
         turn = user_message(text, **attachments)
         request = Request(
@@ -200,7 +206,8 @@ def one_shot(
             options=dict(options or {}),
         )
         registry.check_accepts(ref, turn.media_kinds())  # earlier turns: fit_to_model leaves out what it cannot take
-        request = engine.fit_options(request, engine.warn, strict=True)
+        # A -t given now must suit the model; one the session stored is left out, with a note, if it does not.
+        request = engine.fit_options(request, engine.warn, strict="temperature" in given)
         if history:
             from ..context_window import fit_to_model
 
@@ -211,7 +218,7 @@ def one_shot(
         sink = engine.NullSink() if quiet else render.make_sink(stream=stream)
         store_failure: StoreError | None = None
         try:
-            store, info, created = _keep_session(config, store, info, session, ref, system, text)
+            store, info, created = _keep_session(config, store, info, session, ref, system, text, given)
             store.append(info.name, turn, model=str(ref))
         except StoreError as exc:  # a full or read-only disk must not cost the answer
             store_failure = exc
@@ -276,23 +283,29 @@ def _failure_document(exc: BaseException, partial, ref, info) -> dict:  # type: 
     return document
 
 
-def _keep_session(config: Config, store, info, name: str | None, ref: ModelRef, system: str | None, text: str):  # type: ignore[no-untyped-def]
+def _keep_session(  # type: ignore[no-untyped-def]
+    config: Config, store, info, name: str | None, ref: ModelRef, system: str | None, text: str, given: dict
+):
     """The session this turn goes into (created when new; every one-shot is kept, under an
-    automatic name without -S, so `-c` continues it), and whether it was created now."""
+    automatic name without -S, so `-c` continues it), and whether it was created now.
+
+    ``given``: the options (-t, --max-tokens) on this command line, kept with the session."""
     from ..store.sessions import SessionStore
 
     if store is None:
         store = SessionStore(config.data_dir)
-        return store, store.create(None, str(ref), system=system, first_prompt=text), True
+        return store, store.create(None, str(ref), system=system, first_prompt=text, options=given), True
     if info is None:
         # get_or_create: another process may be starting the same named session right now.
-        info, created = store.get_or_create(name, str(ref), system=system)
+        info, created = store.get_or_create(name, str(ref), system=system, options=given)
         return store, info, created
-    # -m / -s on a resumed session become its settings, as /model and /system do in the REPL.
+    # -m / -s / -t / --max-tokens on a resumed session become its settings, as /model and /system do in the REPL.
     if str(ref) != info.model:
         store.set_model(info.name, str(ref))
     if system != info.system:
         store.set_system(info.name, system)
+    if {**info.options, **given} != info.options:
+        store.set_options(info.name, {**info.options, **given})
     return store, info, False
 
 

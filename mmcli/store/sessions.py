@@ -24,8 +24,9 @@ import sqlite3
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..conversation import Message, Part
 from ..errors import UsageError, redact
@@ -85,6 +86,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f" INSERT INTO messages_fts (rowid, body) VALUES (new.id, {_FTS_BODY.format(parts='new.parts')}); END",
         f"INSERT INTO messages_fts (rowid, body) SELECT id, {_FTS_BODY.format(parts='parts')} FROM messages",
     ),
+    # 4: the options that shaped a session's answers (temperature, max tokens), as JSON,
+    # so `-c` and `-S` carry them on as they carry the model and the system prompt.
+    ("ALTER TABLE sessions ADD COLUMN options TEXT",),
 )
 
 # Automatic names: the date, then at most this many words of the first prompt.
@@ -108,6 +112,17 @@ class SessionInfo:
     turns: int  # user messages
     created_at: float
     updated_at: float
+    options: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens: what shaped the answers
+
+    @classmethod
+    def of_row(cls, row: tuple[Any, ...]) -> SessionInfo:
+        *fields, options = row
+        return cls(*fields, options=json.loads(options) if options else {})
+
+
+def session_options(temperature: float | None, max_tokens: int | None) -> dict[str, Any]:
+    """The options a session keeps (the ones given), as ``SessionInfo.options`` holds them."""
+    return {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
 
 
 @dataclass(frozen=True)
@@ -140,7 +155,7 @@ class StoredMessage:
 _INFO_SELECT = (
     "SELECT s.name, s.model, s.system,"
     " (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.role = 'user'),"
-    " s.created_at, s.updated_at FROM sessions s"
+    " s.created_at, s.updated_at, s.options FROM sessions s"
 )
 
 
@@ -165,7 +180,7 @@ class SessionStore(db.Store):
     @db.guarded
     def get(self, name: str) -> SessionInfo | None:
         row = self._conn.execute(f"{_INFO_SELECT} WHERE s.name = ?", (name,)).fetchone()
-        return SessionInfo(*row) if row else None
+        return SessionInfo.of_row(row) if row else None
 
     def require(self, name: str) -> SessionInfo:
         """The named session; a UsageError listing close matches when there is none."""
@@ -178,7 +193,7 @@ class SessionStore(db.Store):
     def most_recent(self) -> SessionInfo | None:
         """The most recently *used* session (what ``-c`` continues), not the newest one."""
         row = self._conn.execute(f"{_INFO_SELECT} ORDER BY s.updated_at DESC, s.id DESC LIMIT 1").fetchone()
-        return SessionInfo(*row) if row else None
+        return SessionInfo.of_row(row) if row else None
 
     @db.guarded
     def messages(self, name: str) -> list[Message]:
@@ -230,7 +245,14 @@ class SessionStore(db.Store):
     # -- writing ---------------------------------------------------------------
 
     @db.guarded
-    def create(self, name: str | None, model: str, system: str | None = None, first_prompt: str = "") -> SessionInfo:
+    def create(
+        self,
+        name: str | None,
+        model: str,
+        system: str | None = None,
+        first_prompt: str = "",
+        options: dict[str, Any] | None = None,
+    ) -> SessionInfo:
         """A new, empty session. Without a name, one is made from the date and the first prompt."""
         now = self._clock()
         with db.write(self._conn):
@@ -241,13 +263,15 @@ class SessionStore(db.Store):
                 if self._id_of(name) is not None:
                     raise UsageError(f"A session named '{shown_name(name)}' already exists; pick another name.")
             self._conn.execute(
-                "INSERT INTO sessions (name, model, system, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                (name, model, system, now, now),
+                "INSERT INTO sessions (name, model, system, created_at, updated_at, options) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, model, system, now, now, json.dumps(options) if options else None),
             )
-        return SessionInfo(name, model, system, 0, now, now)
+        return SessionInfo(name, model, system, 0, now, now, dict(options or {}))
 
     @db.guarded
-    def get_or_create(self, name: str, model: str, system: str | None = None) -> tuple[SessionInfo, bool]:
+    def get_or_create(
+        self, name: str, model: str, system: str | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[SessionInfo, bool]:
         """The named session, created when missing (``-S NAME``); True when it was created.
 
         One transaction, so two processes starting the same new session agree on it.
@@ -257,7 +281,7 @@ class SessionStore(db.Store):
             existing = self.get(name)
             if existing is not None:
                 return existing, False
-            return self.create(name, model, system), True
+            return self.create(name, model, system, options=options), True
 
     def _unused_name(self, base: str) -> str:
         taken = {
@@ -356,8 +380,12 @@ class SessionStore(db.Store):
     def set_system(self, name: str, system: str | None) -> None:
         self._update_session(name, "system", system)
 
+    @db.guarded
+    def set_options(self, name: str, options: dict[str, Any]) -> None:
+        self._update_session(name, "options", json.dumps(options) if options else None)
+
     def _update_session(self, name: str, column: str, value: str | None) -> None:
-        # column comes from the two callers above, never from the user.
+        # column comes from the callers above, never from the user.
         with db.write(self._conn):
             session_id = self._require(name)
             self._conn.execute(
@@ -469,7 +497,7 @@ class SessionStore(db.Store):
             params.append(since)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self._conn.execute(f"{_INFO_SELECT}{clause} ORDER BY s.updated_at DESC, s.id DESC", params).fetchall()
-        return [SessionInfo(*row) for row in rows]
+        return [SessionInfo.of_row(row) for row in rows]
 
 
 def _plain_words(query: str) -> str:
