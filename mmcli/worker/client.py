@@ -252,5 +252,30 @@ def stop(path: Path | None = None, timeout: float = 5.0) -> int | None:
     reply = _ask(path, {"t": "stop"}, timeout)
     if not reply or reply.get("t") != "stopping":
         return None
+    pid = int(reply["pid"])
     _wait_gone(path, timeout)
-    return int(reply["pid"])
+    if path.exists():
+        # It asked itself to stop and has not (seen on a loaded machine): stop it from here.
+        import os
+        import signal
+
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+        _wait_gone(path, timeout)
+        if path.exists() and not _process_alive(pid):
+            path.unlink(missing_ok=True)  # it died without tidying up
+    return pid
+
+
+def _process_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
