@@ -27,6 +27,7 @@ from .live_base import (
     LiveEvent,
     LiveOptions,
     ReplyDone,
+    SdkSocket,
     SessionClosed,
     TextOut,
     UserTranscript,
@@ -67,7 +68,7 @@ async def _opened(connection: GeminiLiveConnection) -> AsyncIterator[GeminiLiveC
         await connection.close()
 
 
-class GeminiLiveConnection:
+class GeminiLiveConnection(SdkSocket):
     input_rate = INPUT_RATE
 
     def __init__(self, provider: GeminiLive | VertexLive, options: LiveOptions):
@@ -150,14 +151,6 @@ class GeminiLiveConnection:
             if old is not None:
                 with contextlib.suppress(Exception):
                     await old.__aexit__(None, None, None)
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._manager is not None:
-            with contextlib.suppress(Exception):
-                await self._manager.__aexit__(None, None, None)
 
     # --- sending -----------------------------------------------------------------------------------
 

@@ -9,9 +9,10 @@ Nothing here imports an SDK.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..conversation import Message
 
@@ -83,6 +84,22 @@ class LiveOptions:
     # How readily the provider's voice detection hears speech start and stop: "low", "high",
     # or None for the provider's default (config.toml: [providers.NAME] vad_sensitivity).
     vad_sensitivity: str | None = None
+
+
+class SdkSocket:
+    """What both providers' connections share: the SDK's ``connect()`` context manager
+    of the current socket, closed once however the conversation ends."""
+
+    _manager: Any = None
+    _closed: bool = False
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._manager is not None:
+            with contextlib.suppress(Exception):
+                await self._manager.__aexit__(None, None, None)
 
 
 class LiveConnection(Protocol):

@@ -28,6 +28,7 @@ from .live_base import (
     LiveOptions,
     Notice,
     ReplyDone,
+    SdkSocket,
     SessionClosed,
     TextOut,
     UserTranscript,
@@ -74,7 +75,7 @@ async def _opened(connection: RealtimeConnection) -> AsyncIterator[RealtimeConne
         await connection.close()
 
 
-class RealtimeConnection:
+class RealtimeConnection(SdkSocket):
     input_rate = RATE
 
     def __init__(self, provider: OpenAIRealtime, options: LiveOptions):
@@ -124,14 +125,6 @@ class RealtimeConnection:
         if options.system:
             session["instructions"] = options.system
         return session
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._manager is not None:
-            with contextlib.suppress(Exception):
-                await self._manager.__aexit__(None, None, None)
 
     # --- sending -----------------------------------------------------------------------------------
 
