@@ -450,6 +450,35 @@ def test_status_and_stop(run_mmcli, mmcli_env, own_worker):
     assert not _alive(info["pid"])
 
 
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads a process's children from /proc")
+def test_a_spare_child_waits_ready_and_a_killed_one_is_replaced(run_mmcli, mmcli_env, own_worker, fake_openai):
+    env, runtime = own_worker
+    info = _start_worker(env, runtime)
+    deadline = time.monotonic() + 30
+    while not _children(info["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    spares = _children(info["pid"])
+    assert len(spares) == 1, "one spare child waits for the next call"
+    os.kill(spares.pop(), signal.SIGKILL)  # a spare lost before any call: the worker forks another
+    fake_openai.queue(Reply(text="Served."))
+    served = _status(runtime)["served"]  # answered by the replacement spare, or nothing would answer
+    done = run_mmcli(["chat", "-m", "gpt-4o-mini", "Hi"], env)
+    assert (done.returncode, done.stdout) == (0, "Served.\n")
+    after = _status(runtime)
+    assert after["pid"] == info["pid"] and after["served"] == served + 2  # the call and this status
+    deadline = time.monotonic() + 10
+    while after["active"] and time.monotonic() < deadline:  # until the worker has reaped the call's child
+        after = _status(runtime)
+    assert after["active"] == 0  # status calls themselves are never counted as provider calls
+
+
 def test_the_worker_exits_when_idle(run_mmcli, mmcli_env, own_worker):
     env, runtime = own_worker
     info = _start_worker(env, runtime, "--idle-minutes", "0.02")  # about a second

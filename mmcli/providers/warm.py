@@ -85,9 +85,29 @@ class _Handler(BaseHTTPRequestHandler):
 
 def warm_up() -> None:
     """Stream one answer through each SDK from a loopback server; failures only mean a colder first call."""
+    keep_tls_contexts()
+    rehearse(None)
+
+
+def rehearse(providers: list[str] | None) -> None:
+    """Stream one tiny answer through the SDK of each of ``providers`` (one per SDK; None: every SDK)
+    from a loopback server.
+
+    In the worker's spare child this makes the pages those code paths write
+    (reference counts, caches, lazily built models) the child's own before a
+    caller waits on it.
+    """
     from . import registry
 
-    keep_tls_contexts()
+    wanted = set()
+    for provider in _WARMED if providers is None else providers:
+        try:
+            wanted.add(registry.provider_class(provider).sdk_module)
+        except Exception:  # noqa: BLE001, S112 - an unknown name warms nothing
+            continue
+    chosen = [warmed for warmed in _WARMED if registry.provider_class(warmed).sdk_module in wanted]
+    if not chosen:
+        return
     server = HTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -95,8 +115,8 @@ def warm_up() -> None:
     saved = dict(os.environ)
     try:
         os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1"
-        for provider, suffix in _WARMED.items():
-            settings = ProviderSettings(api_key="warm-up-key", base_url=root + suffix, timeout=10, retries=0)
+        for provider in chosen:
+            settings = ProviderSettings(api_key="warm-up-key", base_url=root + _WARMED[provider], timeout=10, retries=0)
             request = Request(ModelRef(provider, "warm-up"), [Message("user", [Part.of_text("hi")])])
             try:
                 for _ in registry.provider_class(provider)(settings).stream(request):

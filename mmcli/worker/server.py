@@ -144,6 +144,17 @@ def _bind(path: Path) -> socket.socket | None:
 
 
 class Worker:
+    """The long-lived parent: keeps one spare child ready and counts the calls.
+
+    The parent never accepts a connection itself. A *spare* child, forked ahead
+    of time, rehearses the providers the last calls used (so the memory those
+    code paths touch is already its own, not shared pages to copy on the first
+    write) and then waits in ``accept``. When it takes a connection it tells the
+    parent, which forks the next spare. A call so starts in a process that is
+    already forked and warm: a fork costs milliseconds, and the first call
+    through a freshly forked SDK three times as long as a rehearsed one.
+    """
+
     def __init__(self, listener: socket.socket, path: Path, idle_s: float):
         self.listener = listener
         self.path = path
@@ -152,9 +163,18 @@ class Worker:
         self.started = time.time()
         self.last_active = time.monotonic()
         self.children: set[int] = set()
-        self.served = 0
+        self.calling: set[int] = set()  # the children making a provider call (not a status or a stop)
+        self.spare: int | None = None
+        # What the next spare rehearses, most recent first; None (every SDK) until a call says.
+        self.recent_providers: list[str] | None = None
+        self.notices = _Notices()
+        self.counts = _SharedCounts()  # a spare forked long ago still reports today's counts
         self.fingerprint = fingerprint()
         self.versions = versions()
+
+    @property
+    def served(self) -> int:
+        return self.counts.served
 
     def serve(self) -> None:
         signal.signal(signal.SIGTERM, _raise_stop)
@@ -162,9 +182,11 @@ class Worker:
         signal.signal(signal.SIGINT, _raise_stop)
         try:
             while self._should_go_on():
-                ready, _, _ = select.select([self.listener], [], [], TICK_S)
+                if self.spare is None:
+                    self._fork_spare()
+                ready, _, _ = select.select([self.notices.reader], [], [], TICK_S)
                 if ready:
-                    self._accept()
+                    self._take_notices()
         except Stop:
             pass
         finally:
@@ -182,42 +204,57 @@ class Worker:
             return False
 
     def _reap(self) -> None:
-        for pid in list(self.children):
+        for pid in [*self.children, *([self.spare] if self.spare else [])]:
             try:
                 done, _ = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 done = pid
             if done:
                 self.children.discard(pid)
+                if pid == self.spare:
+                    self.spare = None  # died before taking a call (killed by hand): fork another
+        self.calling &= self.children
+        self.counts.active = len(self.calling)
 
-    def _accept(self) -> None:
-        try:
-            conn, _ = self.listener.accept()
-        except OSError:
-            return
-        self.last_active = time.monotonic()
-        if not paths.same_user(conn):
-            conn.close()  # another user's process: not a word to it
-            return
-        self.served += 1
+    def _take_notices(self) -> None:
+        for pid, kind, detail in self.notices.read():
+            if kind == "accepted" and pid == self.spare:
+                self.children.add(pid)
+                self.spare = None
+                self.last_active = time.monotonic()
+            elif kind == "calling":
+                self.calling.add(pid)
+                self.recent_providers = [detail, *(p for p in self.recent_providers or [] if p != detail)][:3]
+        self.counts.active = len(self.calling & self.children)
+
+    def _fork_spare(self) -> None:
         pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                self.listener.close()
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if pid:
+            self.spare = pid
+            return
+        code = 0
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.close(self.notices.reader)
+            if not _waiting(self.listener):
+                _rehearse(self.recent_providers)
+            conn, _ = self.listener.accept()
+            # Counted here, not by the parent: a status call must see itself counted, and only
+            # one spare exists at a time (the next is forked on this notice), so one writer.
+            self.counts.served += 1
+            self.notices.send("accepted")
+            self.listener.close()
+            if paths.same_user(conn):  # another user's process: not a word to it
                 Call(conn, self).run()
-            except BaseException:  # noqa: BLE001 - a child never returns into the accept loop
-                code = 1
-            finally:
-                try:
-                    sys.stderr.flush()  # the caller's stderr: what the SDK or MMCLI_DEBUG wrote there
-                except (OSError, ValueError):
-                    pass
-                os._exit(code)
-        self.children.add(pid)
-        conn.close()
+        except BaseException:  # noqa: BLE001 - a child never returns into the parent's loop
+            code = 1
+        finally:
+            try:
+                sys.stderr.flush()  # the caller's stderr: what the SDK or MMCLI_DEBUG wrote there
+            except (OSError, ValueError):
+                pass
+            os._exit(code)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -229,18 +266,81 @@ class Worker:
             "fingerprint": self.fingerprint,
             "versions": self.versions,
             "idle_minutes": self.idle_s / 60,
-            "served": self.served,
-            "active": len(self.children),
+            "served": self.counts.served,
+            "active": self.counts.active,
             "protocol": protocol.PROTOCOL,
         }
 
     def _close(self) -> None:
+        if self.spare is not None:
+            try:
+                os.kill(self.spare, signal.SIGTERM)  # it only waits in accept; calls in flight finish
+            except OSError:
+                pass
         try:
             if os.stat(self.path).st_ino == self.inode:
                 self.path.unlink()
         except OSError:
             pass
         self.listener.close()
+
+
+class _Notices:
+    """A pipe on which children tell the parent what it must know: "accepted", "calling PROVIDER"."""
+
+    def __init__(self) -> None:
+        self.reader, self.writer = os.pipe()
+        os.set_blocking(self.reader, False)
+        self._partial = b""
+
+    def send(self, kind: str, detail: str = "") -> None:
+        # One short write: atomic on a pipe, so notices from several children never interleave.
+        os.write(self.writer, f"{os.getpid()} {kind} {detail}\n".encode())
+
+    def read(self) -> list[tuple[int, str, str]]:
+        try:
+            data = self._partial + os.read(self.reader, 65536)
+        except BlockingIOError:
+            return []
+        *lines, self._partial = data.split(b"\n")
+        notices = []
+        for line in lines:
+            pid, kind, detail = line.decode().split(" ", 2)
+            notices.append((int(pid), kind, detail))
+        return notices
+
+
+class _SharedCounts:
+    """The served and active counts in memory shared with every child, for `mmcli worker status`."""
+
+    def __init__(self) -> None:
+        import mmap
+
+        self._memory = mmap.mmap(-1, 16)  # anonymous and shared: children see the parent's writes
+
+    def _get(self, index: int) -> int:
+        return int.from_bytes(self._memory[index * 8:index * 8 + 8], "little")
+
+    def _set(self, index: int, value: int) -> None:
+        self._memory[index * 8:index * 8 + 8] = value.to_bytes(8, "little")
+
+    served = property(lambda self: self._get(0), lambda self, value: self._set(0, value))
+    active = property(lambda self: self._get(1), lambda self, value: self._set(1, value))
+
+
+def _waiting(listener: socket.socket) -> bool:
+    """Whether a caller already waits: then it is served at once, unrehearsed, rather than after the rehearsal."""
+    ready, _, _ = select.select([listener], [], [], 0)
+    return bool(ready)
+
+
+def _rehearse(providers: list[str] | None) -> None:
+    try:
+        from ..providers.warm import rehearse
+
+        rehearse(providers)
+    except Exception:  # noqa: BLE001 - an unrehearsed spare only answers a few milliseconds later
+        pass
 
 
 def _raise_stop(signum: int, frame: object) -> None:
@@ -282,6 +382,7 @@ class Call:
         from ..providers import registry
 
         request = protocol.request_from_wire(message["request"], blobs)
+        self.worker.notices.send("calling", request.model.provider)  # the next spare rehearses it
         settings = protocol.settings_from_wire(message["settings"])
         registry._quiet_sdk_logging()  # reads MMCLI_DEBUG from the caller's environment
         provider = registry.provider_class(request.model.provider)(settings)
