@@ -12,22 +12,6 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import (
-    aliases,
-    analyze_image,
-    batch,
-    cache,
-    chat,
-    compare,
-    config_cmd,
-    keys,
-    live,
-    models,
-    roles,
-    sessions,
-    transcribe,
-    worker,
-)
 from .help_format import CONTEXT_SETTINGS, MmcliCommand, MmcliGroup
 
 _SETTINGS = dict(
@@ -67,20 +51,23 @@ def root(
     """mmcli: chat with, describe images for, transcribe with and compare LLMs."""
 
 
-app.command("chat", cls=MmcliCommand)(chat.chat)
-app.command("transcribe", cls=MmcliCommand)(transcribe.transcribe)
-app.command("compare", cls=MmcliCommand)(compare.compare)
-app.command("analyze-image", cls=MmcliCommand)(analyze_image.analyze_image)
-app.command("live", cls=MmcliCommand)(live.live)
-app.add_typer(cache.app, name="cache")
-app.add_typer(sessions.app, name="sessions")
-app.add_typer(batch.app, name="batch")
-app.add_typer(worker.app, name="worker")
-app.add_typer(models.app, name="models")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(aliases.app, name="aliases")
-app.add_typer(keys.app, name="keys")
-app.add_typer(roles.app, name="roles")
+# name -> module under mmcli.commands: a command's function, a group's `app`. Imported
+# only when needed: a one-shot in a shell loop loads its own command module, not all fourteen.
+COMMANDS = {"chat": "chat", "transcribe": "transcribe", "compare": "compare", "analyze-image": "analyze_image",
+            "live": "live"}
+GROUPS = {"cache": "cache", "sessions": "sessions", "batch": "batch", "worker": "worker", "models": "models",
+          "config": "config_cmd", "aliases": "aliases", "keys": "keys", "roles": "roles"}
+
+
+def _register(target: typer.Typer, names: list[str]) -> None:
+    from importlib import import_module
+
+    for name in names:
+        if name in COMMANDS:
+            module = import_module(f"{__package__}.commands.{COMMANDS[name]}")
+            target.command(name, cls=MmcliCommand)(getattr(module, COMMANDS[name]))
+        else:
+            target.add_typer(import_module(f"{__package__}.commands.{GROUPS[name]}").app, name=name)
 
 
 def app_for(args: list[str]) -> typer.Typer:
@@ -88,23 +75,18 @@ def app_for(args: list[str]) -> typer.Typer:
 
     Before parsing anything Typer turns every registered command into a Click
     command, reading each one's signature and type hints: about 30 ms for all of
-    them, as much as importing Typer itself. A run of one command (a one-shot in
-    a shell loop) needs only that one; `mmcli --help`, a mistyped command and
-    shell completion get the whole app.
+    them, as much as importing Typer itself, plus importing every command module.
+    A run of one command (a one-shot in a shell loop) needs only that one;
+    `mmcli --help`, a mistyped command and shell completion get the whole app.
     """
     import os
 
-    if not args or os.environ.get("_MMCLI_COMPLETE"):
-        return app
-    commands = [info for info in app.registered_commands if info.name == args[0]]
-    groups = [info for info in app.registered_groups if info.name == args[0]]
-    if not commands and not groups:
-        return app
-    narrowed = typer.Typer(**_SETTINGS)  # type: ignore[arg-type]
-    narrowed.registered_callback = app.registered_callback
-    narrowed.registered_commands = commands
-    narrowed.registered_groups = groups
-    return narrowed
+    chosen = args[0] if args and not os.environ.get("_MMCLI_COMPLETE") else None
+    names = [chosen] if chosen in COMMANDS or chosen in GROUPS else [*COMMANDS, *GROUPS]
+    target = typer.Typer(**_SETTINGS)  # type: ignore[arg-type]
+    target.registered_callback = app.registered_callback
+    _register(target, names)  # type: ignore[arg-type]
+    return target
 
 
 def main() -> None:
@@ -113,13 +95,16 @@ def main() -> None:
     from .errors import install_signal_handlers
 
     install_signal_handlers()
+    chosen = app_for(sys.argv[1:])
+    import gc
+
+    gc.freeze()  # what start-up built lives as long as the process: no collection need scan it again
+    gc.enable()  # off since __main__ (start-up makes no garbage); a long REPL or batch makes some
     try:
-        app_for(sys.argv[1:])(prog_name="mmcli")
+        chosen(prog_name="mmcli")
     finally:
         # At exit the interpreter's last garbage collections walk every object
         # still alive: after an SDK import that is hundreds of thousands of
         # objects and 100-200 ms spent on nothing. Freezing them skips the
         # walk; files and connections are already closed by then.
-        import gc
-
         gc.freeze()

@@ -7,10 +7,11 @@ for the cache) costs nothing at start-up.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
+
+from .digest import sha256_hex
 
 # Bump when media preparation changes what a provider is sent for the same file
 # (resizing, re-encoding), so answers about the old rendition are not reused.
@@ -41,7 +42,7 @@ class Part:
     @cached_property
     def sha256(self) -> str:
         payload = self.text.encode() if self.kind == "text" else self.data
-        return hashlib.sha256(payload).hexdigest()
+        return sha256_hex(payload)
 
     @classmethod
     def of_text(cls, text: str) -> Part:

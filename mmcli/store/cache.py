@@ -15,18 +15,21 @@ it imports only the standard library and opens in about a millisecond.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import os
-import shelve
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..digest import sha256_hex
 from ..errors import secret_values
 from . import db
+
+if TYPE_CHECKING:
+    import shelve
 
 CACHE_FILE = "cache.sqlite3"
 # Bumped when the meaning of a key or the shape of a stored answer changes, so
@@ -62,7 +65,7 @@ def cache_key(identity: dict[str, Any]) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return sha256_hex(canonical.encode("utf-8"))
 
 
 class SqliteMapping(MutableMapping[bytes, bytes]):
@@ -147,11 +150,17 @@ class ResponseCache:
         self.path = Path(data_dir) / CACHE_FILE
         self.max_bytes = int(max_mb * 1024 * 1024)
         self._clock = clock
-        self._conn = db.connect(self.path, _SCHEMA)
+        self._conn = db.connect(self.path, _SCHEMA, disposable=True)  # answers can be asked for again
         max_age_s = None if ttl_days is None else ttl_days * 86400
         self._mapping = SqliteMapping(self._conn, clock, max_age_s)
+
+    @functools.cached_property
+    def _shelf(self) -> shelve.Shelf:
+        """Made on the first hit or store: a miss needs neither shelve nor pickle (a few ms to import)."""
+        import shelve
+
         # Protocol 4 is read by every supported Python, so a shared data dir works across versions.
-        self._shelf = shelve.Shelf(self._mapping, protocol=4, writeback=False)
+        return shelve.Shelf(self._mapping, protocol=4, writeback=False)
 
     def __enter__(self) -> ResponseCache:
         return self
@@ -163,7 +172,7 @@ class ResponseCache:
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored answer, or None when absent or expired. Counts a hit or a miss."""
         try:
-            answer = self._shelf[key]
+            answer = self._shelf[key] if key in self._mapping else None
         except KeyError:
             answer = None
         except sqlite3.Error:
@@ -271,7 +280,8 @@ class ResponseCache:
         return int(removed)
 
     def close(self) -> None:
-        self._shelf.close()
+        if "_shelf" in self.__dict__:
+            self._shelf.close()
         self._conn.close()
 
 

@@ -73,7 +73,12 @@ class Connection(sqlite3.Connection):
 
 
 def connect(
-    path: Path, schema: tuple[str, ...] = (), migrations: Migrations = (), *, read_only_fallback: bool = True
+    path: Path,
+    schema: tuple[str, ...] = (),
+    migrations: Migrations = (),
+    *,
+    read_only_fallback: bool = True,
+    disposable: bool = False,
 ) -> Connection:
     """Open (creating if needed) the SQLite file at ``path``, ready for several processes.
 
@@ -85,10 +90,16 @@ def connect(
     When the file cannot be opened for writing because the disk is full or the
     data dir is read-only, it is opened read-only instead (``read_only_fallback``),
     so what was saved can still be read; writes then fail with the reason.
+
+    ``disposable`` is for a file whose contents can be made again (the response
+    cache): it is never synced to the disk, which spares each run the fsyncs
+    of the checkpoint SQLite makes when the last connection closes. A crash of
+    the machine (not of mmcli, whose writes are safe either way) may then
+    damage it, which mmcli reports as for any damaged file.
     """
     steps = ((schema,) if schema else ()) + tuple(migrations)
     try:
-        return _connect_writable(path, steps)
+        return _connect_writable(path, steps, disposable)
     except StoreError as exc:
         if not read_only_fallback or not is_unwritable(exc):
             raise
@@ -97,14 +108,14 @@ def connect(
         return conn
 
 
-def _connect_writable(path: Path, steps: Migrations) -> Connection:
+def _connect_writable(path: Path, steps: Migrations, disposable: bool = False) -> Connection:
     try:
         _create_private_file(path)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=Connection)
     except (OSError, sqlite3.Error) as exc:
         raise _as_store_error(path, exc) from exc
     try:
-        _retry_while_locked(path, lambda: _setup(conn, steps))
+        _retry_while_locked(path, lambda: _setup(conn, steps, disposable))
     except BaseException:
         conn.close()
         raise
@@ -228,7 +239,7 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def _setup(conn: sqlite3.Connection, steps: Migrations) -> None:
+def _setup(conn: sqlite3.Connection, steps: Migrations, disposable: bool = False) -> None:
     # Switching to WAL needs an exclusive lock and does not wait on the busy
     # handler, so only ask when the file is not in WAL yet (once per file).
     if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -238,7 +249,7 @@ def _setup(conn: sqlite3.Connection, steps: Migrations) -> None:
         conn.execute("PRAGMA journal_mode=WAL")
     # In WAL, NORMAL loses no committed transaction when a process dies; only a
     # power cut can roll back the last few, and it skips an fsync per commit.
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA synchronous=OFF" if disposable else "PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     if _user_version(conn) < len(steps):
         with write(conn):

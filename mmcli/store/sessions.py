@@ -520,9 +520,9 @@ FRAGMENT_MIME = "text/plain"
 
 def _fragment_hash(part: Part) -> str:
     # The hash of what is stored, which is the text with any API key in it redacted.
-    import hashlib
+    from ..digest import sha256_hex
 
-    return hashlib.sha256(redact(part.text).encode()).hexdigest()
+    return sha256_hex(redact(part.text).encode())
 
 
 def _part_to_json(part: Part) -> dict[str, str]:

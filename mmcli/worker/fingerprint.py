@@ -8,12 +8,13 @@ so the client pays well under a millisecond for it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import sys
 from functools import cache
 from pathlib import Path
+
+from ..digest import sha256_hex
 
 # The installed packages the worker runs on a caller's behalf.
 SDK_MODULES = ("openai", "anthropic", "google.genai", "google.auth", "httpx", "httpx2", "PIL")
@@ -60,7 +61,7 @@ def fingerprint() -> str:
         except (ImportError, ValueError):
             spec = None
         parts.append(_stamp(spec.origin) if spec is not None and spec.origin else f"{name}:absent")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+    return sha256_hex("\n".join(parts).encode())[:20]
 
 
 def versions() -> dict[str, str | None]:
