@@ -8,11 +8,13 @@ byte, so it still hashes what is large (images, audio, video).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 _LARGE = 256 * 1024  # bytes from which OpenSSL's speed outweighs its loading time
 
 
+@cache
 def _builtin_sha256() -> Any:
     try:
         from _sha2 import sha256  # CPython 3.12+
