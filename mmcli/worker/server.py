@@ -272,16 +272,19 @@ class Worker:
         }
 
     def _close(self) -> None:
-        if self.spare is not None:
-            try:
-                os.kill(self.spare, signal.SIGTERM)  # it only waits in accept; calls in flight finish
-            except OSError:
-                pass
         try:
             if os.stat(self.path).st_ino == self.inode:
-                self.path.unlink()
+                self.path.unlink()  # first: from now on callers answer in-process (and start a new worker)
         except OSError:
             pass
+        self._take_notices()  # a spare that has just taken a call is a call now, and finishes
+        if self.spare is not None:
+            try:
+                # It only waits in accept: a caller it took after all gets no "accepted" and
+                # answers in-process; nothing has reached a provider.
+                os.kill(self.spare, signal.SIGTERM)
+            except OSError:
+                pass
         self.listener.close()
 
 
