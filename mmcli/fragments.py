@@ -60,7 +60,7 @@ def load(
 
 def _load_one(source: str, timeout: float | None, notify: Callable[[str], None] | None) -> list[Part]:
     if source == "-":
-        from .commands.common import read_piped_text, stdin_is_piped
+        from .stdio import read_piped_text, stdin_is_piped
 
         if not stdin_is_piped():
             raise UsageError("-f - reads text from stdin, but stdin is a terminal; pipe the text in.")

@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .conversation import Message, ModelRef, Part, Request
+from .conversation import Message, ModelRef, Part
 from .errors import EXIT_INTERRUPTED, Interrupted, MmcliError, Terminated, UsageError, report
+from .repl_text import message_of, open_block
 
 if TYPE_CHECKING:
     from .config import Config
     from .engine import Answer
     from .repl_input import LineReader
+    from .request_options import Flags, RequestOptions
 
 HISTORY_FILE = "repl_history"
 HISTORY_LENGTH = 1000
@@ -34,29 +36,6 @@ HISTORY_LENGTH = 1000
 RECAP_EXCHANGES = 3
 RECAP_LINES = 4
 RECAP_CHARS = 300
-BLOCK_QUOTES = '"""'
-
-
-def open_block(text: str) -> bool:
-    """Whether ``text`` is a \"\"\" message still waiting for its closing \"\"\"."""
-    stripped = text.strip()
-    if not stripped.startswith(BLOCK_QUOTES):
-        return False
-    return not stripped[len(BLOCK_QUOTES) :].endswith(BLOCK_QUOTES)
-
-
-def message_of(text: str) -> str:
-    """The message an accepted input stands for: a \"\"\" block without its quotes; a paste
-    without the line end it was copied with."""
-    stripped = text.strip()
-    if stripped.startswith(BLOCK_QUOTES):
-        inner = stripped[len(BLOCK_QUOTES) :]
-        if inner.endswith(BLOCK_QUOTES):
-            inner = inner[: -len(BLOCK_QUOTES)]
-        return inner.strip("\n")
-    return text.rstrip("\r\n")
-
-
 @dataclass
 class UsageTotals:
     """Tokens and estimated cost of the answers in this run (``/usage``)."""
@@ -79,29 +58,19 @@ class UsageTotals:
 
 
 class Repl:
-    def __init__(
-        self,
-        config: Config,
-        *,
-        model: str | None,
-        system: str | None,
-        temperature: float | None,
-        max_tokens: int | None,
-    ) -> None:
+    def __init__(self, config: Config, flags: Flags | None = None) -> None:
         from . import render
+        from .request_options import Flags
         from .store.sessions import SessionStore
 
         self.config = config
         self.console = render.terminal_console()
         self.notes = render.stderr_console()
         self.store = SessionStore(config.data_dir)
-        self.model_flag = model
-        self.system_flag = system
-        # Set by open(): the resumed session's model, or -m, or the default model.
-        self.ref: ModelRef = ModelRef("", "")
-        self.system = system
-        self.temperature = self.temperature_flag = temperature
-        self.max_tokens = self.max_tokens_flag = max_tokens
+        # The command line's -m, -s, -t ... (and role); they win over a session resumed at the start.
+        self.flags = flags or Flags()
+        # Set by open(): the options of this conversation (model, system prompt, temperature ...).
+        self.options: RequestOptions | None = None
         self.history: list[Message] = []
         # The stored session's name; None until the first turn creates it.
         self.session: str | None = None
@@ -113,11 +82,19 @@ class Repl:
         self._told_about_context = False
         self._reader: LineReader | None = None
 
+    @property
+    def ref(self) -> ModelRef:
+        return self.options.model if self.options is not None else ModelRef("", "")
+
+    @property
+    def system(self) -> str | None:
+        return self.options.system if self.options is not None else None
+
     # -- sessions ---------------------------------------------------------------
 
     def open(self, session: str | None, continue_: bool) -> None:
         """Resume the session -S names (or start it) or, with -c, the most recent one."""
-        from .providers import registry
+        from .request_options import options_for
 
         if session:
             info = self.store.get(session)
@@ -131,40 +108,31 @@ class Repl:
                 raise UsageError('There is no session to continue yet; start one with mmcli chat -S NAME "...".')
             self.load(info.name)
             return
-        self.ref = registry.resolve(self.model_flag, self.config)
+        self.options = options_for(self.config, self.flags)
 
     def load(self, name: str, *, flags_win: bool = True) -> None:
-        """Switch to a stored session: its messages, model and system prompt; then show where it left off.
+        """Switch to a stored session: its messages, model, system prompt and options; then show where it left off.
 
-        When the REPL starts on a session (-S NAME, -c), a -m or -s given on the
+        When the REPL starts on a session (-S NAME, -c), a -m, -s or -t given on the
         command line wins over what the session stored, and is stored as the
         session's new setting. ``/load`` (flags_win=False) keeps the session's own.
         """
-        from .providers import registry
+        from .request_options import Flags, options_for
 
         info = self.store.require(name)
         history = self.store.messages(name)
-        if flags_win and self.model_flag:
-            ref = registry.resolve(self.model_flag, self.config)
-            if str(ref) != info.model:
-                self.store.set_model(name, str(ref))
-        else:
-            ref = registry.parse_model(info.model, self.config)
-        system = info.system
-        if flags_win and self.system_flag is not None and self.system_flag != info.system:
-            system = self.system_flag
-            self.store.set_system(name, system)
-        # The session's temperature and max tokens carry on, unless given on the command line (then they are stored).
-        from .store.sessions import session_options
-
-        flags = session_options(self.temperature_flag, self.max_tokens_flag) if flags_win else {}
-        options = {**info.options, **flags}
-        if options != info.options:
-            self.store.set_options(name, options)
-        self.temperature = options.get("temperature")
-        self.max_tokens = options.get("max_tokens")
+        # /load: only what is not about the conversation (fallbacks, timeout) comes from the command line.
+        flags = self.flags if flags_win else Flags(fallback=self.flags.fallback, timeout=self.flags.timeout)
+        options = options_for(self.config, flags, info)
+        if flags.asked_model and str(options.model) != info.model:
+            self.store.set_model(name, str(options.model))
+        if flags.asked_system is not None and options.system != info.system:
+            self.store.set_system(name, options.system)
+        kept = {**info.options, **options.kept()}
+        if kept != info.options:
+            self.store.set_options(name, kept)
         self.session, self.pending_name = name, None
-        self.history, self.ref, self.system = history, ref, system
+        self.history, self.options = history, options
         self._told_about_context = False
         self.recap(info.turns)
 
@@ -194,11 +162,10 @@ class Repl:
     def ensure_session(self, first_prompt: str) -> str:
         """The stored session's name, creating it (named or automatically) on the first turn."""
         if self.session is None:
-            from .store.sessions import session_options
-
+            assert self.options is not None
             info = self.store.create(
                 self.pending_name, str(self.ref), system=self.system, first_prompt=first_prompt,
-                options=session_options(self.temperature, self.max_tokens),
+                options=self.options.kept(),
             )
             self.session, self.pending_name = info.name, None
         return self.session
@@ -229,22 +196,17 @@ class Repl:
 
     def answer(self) -> None:
         """Answer the conversation as it stands (its last message is a user turn)."""
-        from . import context_window, engine
-        from .commands.common import resolve_models
+        from . import engine
         from .render import TerminalSink
+        from .request_options import build_request
 
-        request = Request(
-            model=self.ref,
-            messages=list(self.history),
-            system=self.system,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-        )
-        request = context_window.fit_to_model(request, notify=self._context_note)
+        assert self.options is not None
+        request = build_request(self.options, self.history, notify=self._context_note)
         sink = TerminalSink(self.console, notes=self.notes)
-        fallbacks = resolve_models(self.config.fallback, self.config)
         try:
-            result = engine.answer(request, self.config, sink, fallbacks=fallbacks, use_cache=False, notify=self.note)
+            result = engine.answer(
+                request, self.config, sink, fallbacks=self.options.fallbacks, use_cache=False, notify=self.note
+            )
         except KeyboardInterrupt as exc:
             # Ctrl-C outside the provider's stream (while connecting, or while the renderer started).
             partial = engine.Answer(model=self.ref, incomplete=True)
@@ -304,13 +266,19 @@ class Repl:
         return True
 
     def set_model(self, ref: ModelRef) -> None:
-        self.ref = ref
+        from .request_options import with_model
+
+        assert self.options is not None
+        self.options = with_model(self.options, ref)
         self._told_about_context = False
         if self.session is not None:
             self.store.set_model(self.session, str(ref))
 
     def set_system(self, system: str | None) -> None:
-        self.system = system
+        from dataclasses import replace
+
+        assert self.options is not None
+        self.options = replace(self.options, system=system)
         if self.session is not None:
             self.store.set_system(self.session, system)
 
@@ -449,17 +417,10 @@ def _quietly(action: Any, *args: Any) -> None:
 
 
 def run_repl(
-    config: Config,
-    *,
-    model: str | None = None,
-    system: str | None = None,
-    session: str | None = None,
-    continue_: bool = False,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
+    config: Config, flags: Flags | None = None, *, session: str | None = None, continue_: bool = False
 ) -> None:
     """The interactive conversation; returns when the user leaves (Ctrl-D, /exit)."""
-    repl = Repl(config, model=model, system=system, temperature=temperature, max_tokens=max_tokens)
+    repl = Repl(config, flags)
     try:
         repl.open(session, continue_)
         repl.setup_line_editing()

@@ -69,7 +69,7 @@ def _require_arg(arg: str, usage: str) -> str:
 
 @command("help", "/help", "List these commands.")
 def _help(repl: Repl, arg: str) -> None:
-    from .repl import BLOCK_QUOTES
+    from .repl_text import BLOCK_QUOTES
 
     shown = [c for c in COMMANDS.values() if c.name != "quit"]
     width = max(len(c.usage) for c in shown)
@@ -181,7 +181,7 @@ def _save(repl: Repl, arg: str) -> None:
 
 @command("sessions", "/sessions", "List saved sessions.")
 def _sessions(repl: Repl, arg: str) -> None:
-    from .commands.sessions import sessions_table
+    from .session_table import sessions_table
 
     infos = repl.store.list()
     if not infos:

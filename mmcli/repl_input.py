@@ -31,8 +31,8 @@ from prompt_toolkit.history import FileHistory
 from prompt_toolkit.key_binding import KeyBindings
 
 from .private_dirs import make_private_dirs
-from .repl import message_of, open_block
 from .repl_commands import COMMANDS
+from .repl_text import message_of, open_block
 
 if TYPE_CHECKING:
     from prompt_toolkit.key_binding import KeyPressEvent

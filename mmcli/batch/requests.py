@@ -150,7 +150,7 @@ def _line_item(fields: dict[str, object], request_id: str, label: str, base: Pat
         raise UsageError(f"{label}: an image cannot be - (stdin) in a requests file; give its path.")
 
     def build() -> Request:
-        from ..commands.common import user_message
+        from ..request_options import user_message
 
         text = prompt or ""
         if options.template and text:

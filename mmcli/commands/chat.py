@@ -28,12 +28,12 @@ from .common import (
     TemperatureOption,
     TimeoutOption,
     VideoOption,
-    video_options,
 )
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..conversation import Message, ModelRef
+    from ..conversation import Message
+    from ..request_options import Flags, RequestOptions
 
 EXAMPLES = """
 Examples:
@@ -97,29 +97,31 @@ def chat(
     """Ask a model: one-shot with a PROMPT or piped stdin, interactive when run bare in a terminal."""
     from .. import config as config_module
     from ..render import stdout_is_terminal
-    from .common import Asking, check_output_modes, combine_prompt, read_piped_text, stdin_is_piped
+    from ..request_options import Flags
+    from .common import check_output_modes, combine_prompt, read_piped_text, stdin_is_piped
 
     if session and continue_:
         from ..errors import UsageError
 
         raise UsageError("Give either -S NAME (a named session) or -c (the most recent one), not both.")
-    asking = Asking(role, model=model, system=system, temperature=temperature, schema=schema)
-    check_output_modes(asking.schema, extract, extract_all)
-    model, system, temperature = asking.model, asking.system, asking.temperature
+    flags = Flags.of(
+        model=model, system=system, temperature=temperature, max_tokens=max_tokens, role=role, schema=schema,
+        fallback=fallback, images=image, audio=audio, files=file, videos=video, fragments=fragment, fps=fps,
+        max_frames=max_frames, timeout=timeout,
+    )
+    check_output_modes(flags.parsed_schema, extract, extract_all)
     config = config_module.load()
-    stdin_is_a_file = "-" in [*(image or []), *(audio or []), *(file or []), *(video or []), *(fragment or [])]
-    piped = read_piped_text() if stdin_is_piped() and not stdin_is_a_file else None
+    piped = read_piped_text() if stdin_is_piped() and "-" not in flags.media_sources else None
     text = combine_prompt(prompt, piped)
-    if not text and not (image or audio or file or video or fragment):
+    if not text and not flags.media_sources:
         if prompt is None and piped is None and stdout_is_terminal():
-            if asking.schema is not None or extract or extract_all:
+            if flags.parsed_schema is not None or extract or extract_all:
                 from ..errors import UsageError
 
                 raise UsageError("--schema, -x and --extract-all work on one question; give a PROMPT.")
             from ..repl import run_repl
 
-            run_repl(config, model=model, system=system, session=session, continue_=continue_,
-                     temperature=temperature, max_tokens=max_tokens)
+            run_repl(config, flags, session=session, continue_=continue_)
             return
         from ..errors import UsageError
 
@@ -127,22 +129,13 @@ def chat(
 
     one_shot(
         config,
-        asking.prompt(text),
-        model=model,
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        attachments={
-            "images": image, "audio": audio, "files": file, "videos": video, "fragments": fragment,
-            "timeout": timeout or config.timeout,
-        },
-        options={**video_options(fps, max_frames), **asking.options()},
+        flags.prompt(text),
+        flags,
         session=session,
         continue_=continue_,
         stream=not no_stream,
         use_cache=not no_cache,
         json_output=json_output,
-        fallback=fallback,
         timeout=timeout,
         extract="all" if extract_all else "first" if extract else None,
     )
@@ -154,71 +147,48 @@ chat.__doc__ = (chat.__doc__ or "") + "\n" + EXAMPLES
 def one_shot(
     config: Config,
     text: str,
+    flags: Flags,
     *,
-    model: str | None,
-    system: str | None,
-    temperature: float | None,
-    max_tokens: int | None,
-    attachments: dict[str, list[str] | None],
     session: str | None,
     continue_: bool,
     stream: bool,
     use_cache: bool,
     json_output: bool,
-    fallback: list[str] | None,
     timeout: float | None,
-    options: dict[str, object] | None = None,
     extract: str | None = None,
 ) -> None:
     """One question, one answer. The question is in the session before the request
     leaves and the answer is kept as it grows, so no ending (an error, Ctrl-C,
     SIGTERM, a closed terminal or pipe, SIGKILL) loses what was said."""
     from .. import engine, render
-    from ..conversation import SCHEMA_OPTION, Request
+    from ..conversation import SCHEMA_OPTION
     from ..providers import registry
+    from ..request_options import build_request, options_for, user_turn
     from ..store.db import StoreError
-    from .common import print_data, print_extracted, print_json, resolve_models, user_message
+    from .common import print_data, print_extracted, print_json
 
     history: list[Message] = []
     store = info = ref = None
     recorder = None
     created = False
-    # The options given on this command line; a resumed session's stored ones fill the rest.
-    from ..store.sessions import session_options
-
-    given = session_options(temperature, max_tokens)
     try:
         if session or continue_:
             store, info = open_session(config, session, continue_)
             if info is not None:
                 history = store.messages(info.name)
-                system = system if system is not None else info.system
-                temperature = temperature if temperature is not None else info.options.get("temperature")
-                max_tokens = max_tokens if max_tokens is not None else info.options.get("max_tokens")
-        ref = _choose_model(config, model, info)
-        turn = user_message(text, **attachments)
-        request = Request(
-            model=ref,
-            messages=[*history, turn],
-            system=system,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            options=dict(options or {}),
-        )
+        # The flags, the role, then what a resumed session stored, then config.toml.
+        options = options_for(config, flags, info)
+        ref = options.model
+        turn = user_turn(options, text)
         registry.check_accepts(ref, turn.media_kinds())  # earlier turns: fit_to_model leaves out what it cannot take
-        # A -t given now must suit the model; one the session stored is left out, with a note, if it does not.
-        request = engine.fit_options(request, engine.warn, strict="temperature" in given)
-        if history:
-            from ..context_window import fit_to_model
-
-            request = fit_to_model(request, notify=engine.warn)
+        request = build_request(options, [*history, turn], notify=engine.warn)
 
         structured = SCHEMA_OPTION in request.options
         quiet = json_output or structured or extract is not None  # printed whole once it is in (and checked)
         sink = engine.NullSink() if quiet else render.make_sink(stream=stream)
         store_failure: StoreError | None = None
         try:
-            store, info, created = _keep_session(config, store, info, session, ref, system, text, given)
+            store, info, created = _keep_session(config, store, info, session, options, text)
             store.append(info.name, turn, model=str(ref))
         except StoreError as exc:  # a full or read-only disk must not cost the answer
             store_failure = exc
@@ -226,10 +196,10 @@ def one_shot(
             from ..store.recorder import AnswerRecorder
 
             sink = recorder = AnswerRecorder(store, info.name, sink)
-        fallbacks = resolve_models(fallback if fallback is not None else config.fallback, config)
         try:
             answer = engine.answer(
-                request, config, sink, fallbacks=fallbacks, use_cache=use_cache and not history, timeout=timeout
+                request, config, sink, fallbacks=options.fallbacks, use_cache=use_cache and not history,
+                timeout=timeout,
             )
         except BaseException as exc:
             partial = getattr(exc, "answer", None)
@@ -284,14 +254,15 @@ def _failure_document(exc: BaseException, partial, ref, info) -> dict:  # type: 
 
 
 def _keep_session(  # type: ignore[no-untyped-def]
-    config: Config, store, info, name: str | None, ref: ModelRef, system: str | None, text: str, given: dict
+    config: Config, store, info, name: str | None, options: RequestOptions, text: str
 ):
     """The session this turn goes into (created when new; every one-shot is kept, under an
     automatic name without -S, so `-c` continues it), and whether it was created now.
 
-    ``given``: the options (-t, --max-tokens) on this command line, kept with the session."""
+    The options given on this command line (-t, --max-tokens, --schema, a role ...) are kept with it."""
     from ..store.sessions import SessionStore
 
+    ref, system, given = options.model, options.system, options.kept()
     if store is None:
         store = SessionStore(config.data_dir)
         return store, store.create(None, str(ref), system=system, first_prompt=text, options=given), True
@@ -307,14 +278,6 @@ def _keep_session(  # type: ignore[no-untyped-def]
     if {**info.options, **given} != info.options:
         store.set_options(info.name, {**info.options, **given})
     return store, info, False
-
-
-def _choose_model(config: Config, model: str | None, info: object) -> ModelRef:
-    from ..providers import registry
-
-    if model is None and info is not None:
-        return registry.parse_model(info.model, config)  # type: ignore[attr-defined]  # a resumed session keeps its model
-    return registry.resolve(model, config)
 
 
 def open_session(config: Config, name: str | None, continue_: bool):  # type: ignore[no-untyped-def]

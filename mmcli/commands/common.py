@@ -4,15 +4,22 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from ..completion import complete_models
 
-if TYPE_CHECKING:
-    from ..config import Config
-    from ..conversation import Message, ModelRef
+# The one way from flags to a Request lives below the commands (and the REPL), in request_options;
+# these names stay here for the commands that import them.
+from ..request_options import (
+    MAX_TEMPERATURE,
+    check_temperature,
+    parse_schema,
+    user_message,
+    video_options,
+)
+from ..stdio import MAX_PIPED_TEXT_BYTES, print_json, read_piped_text, stdin_is_piped
 
 ModelOption = Annotated[
     str | None,
@@ -100,145 +107,16 @@ TimeoutOption = Annotated[
     ),
 ]
 
-MAX_TEMPERATURE = 2.0
-# Text piped into a prompt: far beyond any model's context window, small enough
-# that `mmcli chat hi </dev/zero` is refused after a moment instead of filling memory.
-MAX_PIPED_TEXT_BYTES = 20 * 1024 * 1024
-_READ_CHUNK = 1024 * 1024
-
-
-def check_temperature(value: float | None) -> None:
-    from ..errors import UsageError
-
-    if value is not None and not 0.0 <= value <= MAX_TEMPERATURE:
-        raise UsageError(f"Temperature {value:g} is out of range; use a value from 0 to {MAX_TEMPERATURE:g}.")
-
-
-def stdin_is_piped() -> bool:
-    # No stdin at all (a closed descriptor under some CI runners) counts as nothing piped.
-    return sys.stdin is not None and not sys.stdin.isatty()
-
-
-def read_piped_text() -> str:
-    """Piped stdin as text; binary or non-UTF-8 input is a usage error, not a crash."""
-    from ..errors import UsageError
-
-    data = _read_at_most(sys.stdin.buffer, MAX_PIPED_TEXT_BYTES)
-    if data is None:
-        raise UsageError(
-            f"Standard input holds more than {MAX_PIPED_TEXT_BYTES // (1024 * 1024)} MB of text; "
-            "pipe in less, or attach large documents with --file."
-        )
-    if b"\x00" in data:
-        raise UsageError("Standard input looks binary, not text; pass images, audio or PDFs with -i, -a or --file.")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"Standard input is not valid UTF-8 (byte {exc.start}); convert it to UTF-8 text first."
-        ) from None
-
-
-def _read_at_most(stream, limit: int) -> bytes | None:  # type: ignore[no-untyped-def]
-    """Up to ``limit`` bytes of ``stream``; None as soon as there are more (the rest is never read)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = stream.read(min(_READ_CHUNK, limit + 1 - size))
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-    return None
+__all__ = [
+    "MAX_PIPED_TEXT_BYTES", "MAX_TEMPERATURE", "check_temperature", "combine_prompt", "parse_schema", "print_json",
+    "read_piped_text", "stdin_is_piped", "user_message", "video_options",
+]
 
 
 def combine_prompt(prompt: str | None, piped: str | None) -> str:
     """The prompt first, then the piped text as its subject (`git diff | mmcli chat "..."`)."""
     parts = [p for p in (prompt, piped) if p and p.strip()]
     return "\n\n".join(p.rstrip("\n") if p is piped else p for p in parts)
-
-
-def user_message(
-    text: str,
-    *,
-    images: list[str] | None = None,
-    audio: list[str] | None = None,
-    files: list[str] | None = None,
-    videos: list[str] | None = None,
-    fragments: list[str] | None = None,
-    timeout: float | None = None,
-) -> Message:
-    """A user turn: the fragments (text context, `-f`), then the text, then every attachment,
-    loaded and checked (a URL's download within ``timeout``)."""
-    from ..conversation import Message, Part
-
-    parts = []
-    if fragments:
-        from .. import fragments as fragment_module
-        from ..engine import warn
-
-        parts += fragment_module.load(fragments, timeout=timeout, notify=warn)
-    parts += [Part.of_text(text)] if text else []
-    sources = [("image", s) for s in images or ()] + [("audio", s) for s in audio or ()]
-    sources += [("document", s) for s in files or ()] + [("video", s) for s in videos or ()]
-    if sources:
-        from .. import media
-
-        parts += [_attachment(media, kind, source, timeout) for kind, source in sources]
-    return Message(role="user", parts=parts)
-
-
-def _attachment(media, kind: str, source: str, timeout: float | None = None):  # type: ignore[no-untyped-def]
-    """-a, -v and --file take one kind; -i takes an image or a PDF (`mmcli chat -i report.pdf`)."""
-    from ..errors import UsageError
-
-    if kind == "document":
-        try:
-            return media.load(source, expect=kind, timeout=timeout)
-        except UsageError as error:
-            if "looks like text" in str(error) or "looks like plain text" in str(error):
-                name = media.sources.display_name(source)
-                raise UsageError(
-                    f"{name} is text, not a PDF document; add text files as context with -f {source}."
-                ) from None
-            raise
-    if kind != "image":
-        return media.load(source, expect=kind, timeout=timeout)
-    part = media.load(source, timeout=timeout)
-    if part.kind not in ("image", "document"):
-        name = media.sources.display_name(source)
-        flag = "-v" if part.kind == "video" else "-a"
-        raise UsageError(
-            f"{name} is not an image or a PDF document (it looks like {part.kind}); attach it with {flag}."
-        )
-    return part
-
-
-def video_options(fps: float | None, max_frames: int | None) -> dict[str, object]:
-    """How videos become frames, as request options (so the cache key covers them)."""
-    if fps is None and max_frames is None:
-        return {}  # the common case: no need to import the media package
-    from ..media import FPS_OPTION, MAX_FRAMES_OPTION
-
-    options: dict[str, object] = {}
-    if fps is not None:
-        options[FPS_OPTION] = fps
-    if max_frames is not None:
-        options[MAX_FRAMES_OPTION] = max_frames
-    return options
-
-
-def resolve_models(specs: list[str] | None, config: Config) -> list[ModelRef]:
-    from ..providers import registry
-
-    return [registry.parse_model(spec, config) for spec in specs or ()]
-
-
-def print_json(document: object) -> None:
-    import json
-
-    sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
 
 # --- structured output, extraction, roles (DESIGN.md, "More inputs and everyday options") -------------
@@ -264,45 +142,6 @@ RoleOption = Annotated[
         help="A saved role (system prompt, model, temperature, schema, template); see mmcli roles list.",
     ),
 ]
-
-
-class Asking:
-    """What a role and --schema settle before a request: flags beat the role."""
-
-    def __init__(self, role: str | None, *, model: str | None, system: str | None, temperature: float | None,
-                 schema: str | None) -> None:
-        loaded = None
-        if role:
-            from .. import roles
-
-            loaded = roles.load(role)
-        self.role = loaded
-        self.model = model if model is not None else (loaded.model if loaded else None)
-        self.system = system if system is not None else (loaded.system if loaded else None)
-        self.temperature = temperature if temperature is not None else (loaded.temperature if loaded else None)
-        schema_text = schema if schema is not None else (loaded.schema if loaded else None)
-        self.schema = parse_schema(schema_text)
-
-    def prompt(self, text: str) -> str:
-        return self.role.prompt(text) if self.role else text
-
-    def options(self) -> dict[str, object]:
-        from ..conversation import SCHEMA_OPTION
-
-        return {SCHEMA_OPTION: self.schema} if self.schema is not None else {}
-
-
-def parse_schema(value: str | None) -> dict[str, object] | None:
-    """--schema's JSON Schema; a value that cannot be read is a usage error."""
-    if value is None:
-        return None
-    from ..errors import UsageError
-    from ..schema import SchemaError, parse
-
-    try:
-        return parse(value)
-    except SchemaError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def check_output_modes(schema: object, extract: bool, extract_all: bool) -> None:

@@ -9,6 +9,8 @@ import typer
 from ..completion import complete_export_formats, complete_models, complete_sessions
 from ..errors import exits_cleanly
 from ..help_format import MmcliCommand, MmcliGroup
+from ..session_table import ago as _ago
+from ..session_table import sessions_table
 
 if TYPE_CHECKING:
     from ..store.sessions import SessionInfo, SessionStore, StoredMessage
@@ -53,16 +55,6 @@ def _iso(timestamp: float) -> str:
     return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
 
 
-def _ago(timestamp: float) -> str:
-    import time
-
-    seconds = max(0.0, time.time() - timestamp)
-    for size, unit in ((86400 * 7, "w"), (86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return "just now"
-
-
 def info_json(info: SessionInfo) -> dict[str, Any]:
     return {
         "name": info.name,
@@ -96,19 +88,6 @@ def message_json(record: StoredMessage) -> dict[str, Any]:
 
 def session_json(info: SessionInfo, records: list[StoredMessage]) -> dict[str, Any]:
     return {**info_json(info), "messages": [message_json(r) for r in records]}
-
-
-def sessions_table(infos: list[SessionInfo], current: str | None = None) -> Any:
-    """The Rich table of `sessions list` (and the REPL's /sessions)."""
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "model", "turns", "last used"):
-        table.add_column(column, justify="right" if column == "turns" else "left")
-    for info in infos:
-        name = f"{info.name} *" if info.name == current else info.name
-        table.add_row(name, info.model, str(info.turns), _ago(info.updated_at))
-    return table
 
 
 # How `sessions show|export` mark an answer that did not end normally (DESIGN.md, "How an answer ends").

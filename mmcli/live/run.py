@@ -191,7 +191,7 @@ def _converse(conversation: Any, inputs: Any, request: LiveRequest, audio: Any, 
     elif finish_reason == "interrupted":
         report("Interrupted.")
     if request.json_output:
-        from ..commands.common import print_json
+        from ..stdio import print_json
 
         first_audio = audio.latencies[0] if audio.latencies else None
         print_json(

@@ -375,3 +375,12 @@ def get_provider(ref: ModelRef, config: Config, *, timeout: float | None = None)
     finally:
         if collecting:
             gc.enable()
+
+
+def default_models_with_credentials(config: Config) -> list[ModelRef]:
+    """Each provider with a key set, by its default model, in the default order (compare without -m)."""
+    return [
+        ModelRef(provider, default_model_of(provider))
+        for provider in DEFAULT_PROVIDER_ORDER
+        if has_credentials(provider, config)
+    ]
