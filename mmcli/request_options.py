@@ -131,6 +131,8 @@ class RequestOptions:
     # The options given on this command line (or by the role), by session key: a temperature
     # given now must suit the model; one a session stored is left out, with a note, if not.
     given: Mapping[str, object] = field(default_factory=dict)
+    # compare: each model takes an option or leaves it out (with a note), rather than failing the command.
+    per_model: bool = False
 
     @property
     def schema(self) -> dict[str, object] | None:
@@ -138,7 +140,8 @@ class RequestOptions:
 
     @property
     def strict(self) -> bool:
-        return "temperature" in self.given
+        """Whether a temperature the model cannot take fails the command (it was asked for now)."""
+        return "temperature" in self.given and not self.per_model
 
     def prompt(self, text: str) -> str:
         if not self.template:
@@ -157,12 +160,13 @@ def options_for(
     flags: Flags,
     session: SessionInfo | None = None,
     *,
-    every_keyed_provider: bool = False,
+    per_model: bool = False,
 ) -> RequestOptions:
     """The options of one command: its flags, then the role, then a resumed session, then config.
 
-    ``every_keyed_provider`` (compare): with no -m, one default model for each provider with a key.
-    A temperature given for one model is checked against it now, before any input is read.
+    ``per_model`` (compare): with no -m, one default model for each provider with a key; each
+    model takes an option or leaves it out. Otherwise a temperature given is checked against
+    the model now, before any input is read.
     """
     from .providers import registry
 
@@ -173,7 +177,7 @@ def options_for(
         models = tuple(dict.fromkeys(registry.parse_model(s, config) for s in flags.models))
     elif spec is None and session is not None:
         models = (registry.parse_model(session.model, config),)  # a resumed session keeps its model
-    elif spec is None and every_keyed_provider:
+    elif spec is None and per_model:
         models = tuple(registry.default_models_with_credentials(config)) or (registry.resolve(None, config),)
     else:
         models = (registry.resolve(spec, config),)
@@ -208,16 +212,16 @@ def options_for(
         images=flags.images, audio=flags.audio, files=flags.files, videos=flags.videos, fragments=flags.fragments,
         timeout=flags.timeout or config.timeout,
         given=given,
+        per_model=per_model,
     )
     if options.strict:
-        if len(models) == 1:
-            from . import engine
+        from . import engine
 
-            # The model's own range, as its provider declares it: "takes a temperature from 0 to 1, not 1.5".
-            engine.fit_options(Request(model=options.model, messages=[], temperature=options.temperature),
-                               engine.warn, strict=True)
-        else:
-            check_temperature(options.temperature)  # each model then takes it or leaves it out, with a note
+        # The model's own range, as its provider declares it: "takes a temperature from 0 to 1, not 1.5".
+        engine.fit_options(Request(model=options.model, messages=[], temperature=options.temperature),
+                           engine.warn, strict=True)
+    elif per_model:
+        check_temperature(options.temperature)  # within any provider's range; each model then takes it or not
     return options
 
 
@@ -339,9 +343,9 @@ def build_request(
 ) -> Request:
     """The Request for ``messages`` with these options: the one place a Request is made from options.
 
-    For one model, a temperature it cannot take that a session stored (not given now) is left
-    out with a note, and earlier turns are fitted to its context window. Several models
-    (compare) are each fitted by the engine.
+    A temperature the model cannot take that a session stored (not given now) is left out
+    with a note, and earlier turns are fitted to its context window. With ``per_model``
+    (compare) the engine fits the request to each model in turn instead.
     """
     from .errors import report
 
@@ -354,7 +358,7 @@ def build_request(
         max_tokens=options.max_tokens,
         options=dict(options.extra),
     )
-    if len(options.models) <= 1:
+    if not options.per_model:
         from . import engine
 
         request = engine.fit_options(request, notify, strict=options.strict)

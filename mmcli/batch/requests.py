@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
-from ..conversation import Message, ModelRef, Part, Request
+from ..conversation import Message, Part, Request
 from ..errors import UsageError
+from ..request_options import RequestOptions
 
 KEYS = ("id", "prompt", "images", "system")
 
@@ -29,29 +30,16 @@ class Item:
     label: str | None  # prefixed to a failure's sentence ("prompts.jsonl line 3"), None when it names itself
 
 
-@dataclass(frozen=True)
-class Options:
-    """What every request of one batch shares, from the command line."""
+def _request(options: RequestOptions, parts: list[Part], system: str | None) -> Request:
+    """One line's Request: the batch's options, with the line's own system prompt when it has one."""
+    from ..request_options import build_request
 
-    model: ModelRef
-    system: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    extra: dict[str, object] = field(default_factory=dict)  # Request.options, e.g. --schema's
-    template: str | None = None  # a role's prompt template, applied to each line's prompt ($input)
-
-    def request(self, parts: list[Part], system: str | None) -> Request:
-        return Request(
-            model=self.model,
-            messages=[Message(role="user", parts=parts)],
-            system=system,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            options=dict(self.extra),
-        )
+    if system != options.system:
+        options = replace(options, system=system)
+    return build_request(options, [Message(role="user", parts=parts)])
 
 
-def from_file(source: str, options: Options) -> Iterator[Item]:
+def from_file(source: str, options: RequestOptions) -> Iterator[Item]:
     """The requests of REQUESTS.jsonl (or - for stdin): one JSON object per line, blank lines skipped."""
     name = "stdin" if source == "-" else source
     base = Path.cwd() if source == "-" else Path(source).expanduser().parent
@@ -75,14 +63,14 @@ def from_file(source: str, options: Options) -> Iterator[Item]:
             stream.close()
 
 
-def from_images(sources: list[str], prompt: str, options: Options) -> Iterator[Item]:
+def from_images(sources: list[str], prompt: str, options: RequestOptions) -> Iterator[Item]:
     """One request per image (`analyze-image --batch`): the prompt, then the image, as analyze-image asks."""
     for number, source in enumerate(sources, start=1):
 
         def build(source: str = source) -> Request:
             from .. import media
 
-            return options.request([Part.of_text(prompt), media.load(source, expect="image")], options.system)
+            return _request(options, [Part.of_text(prompt), media.load(source, expect="image")], options.system)
 
         yield Item(request_id=str(number), paths=[source], build=build, label=None)
 
@@ -133,7 +121,7 @@ def _request_id(fields: dict[str, object], number: int, label: str) -> str:
     return request_id
 
 
-def _line_item(fields: dict[str, object], request_id: str, label: str, base: Path, options: Options) -> Item:
+def _line_item(fields: dict[str, object], request_id: str, label: str, base: Path, options: RequestOptions) -> Item:
     prompt = fields.get("prompt")
     images = fields.get("images")
     system = fields.get("system")
@@ -153,12 +141,10 @@ def _line_item(fields: dict[str, object], request_id: str, label: str, base: Pat
         from ..request_options import user_message
 
         text = prompt or ""
-        if options.template and text:
-            from string import Template
-
-            text = Template(options.template).safe_substitute(input=text)
+        if text:
+            text = options.prompt(text)  # a role's template, around each line's prompt
         message = user_message(text, images=[_located(p, base) for p in paths])
-        return options.request(message.parts, system if system is not None else options.system)
+        return _request(options, message.parts, system if system is not None else options.system)
 
     return Item(request_id=request_id, paths=paths or None, build=build, label=label)
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..conversation import ModelRef, Part, Request
     from ..engine import Answer
     from ..errors import MmcliError
+    from ..request_options import RequestOptions
 
 DEFAULT_PROMPT = "Describe this image in detail."
 DEFAULT_CONCURRENCY = 4
@@ -103,12 +104,14 @@ def analyze_image(
     from .. import config as config_module
     from ..errors import UsageError
     from ..providers import registry
-    from .common import Asking, check_output_modes, check_temperature, resolve_models
+    from ..request_options import Flags, options_for
+    from .common import check_output_modes
 
-    asking = Asking(role, model=model, system=system, temperature=temperature, schema=schema)
-    check_output_modes(asking.schema, extract, extract_all)
-    model, system, temperature = asking.model, asking.system, asking.temperature
-    check_temperature(temperature)
+    flags = Flags.of(
+        model=model, system=system, temperature=temperature, max_tokens=max_tokens, role=role, schema=schema,
+        fallback=fallback, fragments=fragment, timeout=timeout,
+    )
+    check_output_modes(flags.parsed_schema, extract, extract_all)
     if not prompt.strip():
         raise UsageError('The prompt is empty; leave -P out for a description, or ask e.g. -P "What is written here?".')
     if images.count("-") > 1:
@@ -122,30 +125,23 @@ def analyze_image(
             raise UsageError("--batch sends one request per image; leave out --together.")
         from .batch import submit_images
 
-        submit_images(images, asking.prompt(prompt), model=model, system=system, temperature=temperature,
-                      max_tokens=max_tokens, json_output=json_output, options=asking.options())
+        submit_images(images, flags.prompt(prompt), flags, json_output=json_output)
         return
     config = config_module.load()
-    ref = registry.resolve(model, config)
-    registry.check_accepts(ref, {"image"})
+    options = options_for(config, flags)
+    registry.check_accepts(options.model, {"image"})
     fragments: list[Part] = []
     if fragment:
-        from .. import fragments as fragment_module
-        from ..engine import warn
+        from ..request_options import user_message
 
-        fragments = fragment_module.load(fragment, timeout=timeout or config.timeout, notify=warn)
+        fragments = user_message("", fragments=list(options.fragments), timeout=options.timeout).parts
     job = _Job(
         config=config,
-        model=ref,
-        prompt=asking.prompt(prompt),
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        fallbacks=resolve_models(fallback if fallback is not None else config.fallback, config),
+        options=options,
+        prompt=flags.prompt(prompt),
         use_cache=not no_cache,
         timeout=timeout,
         fragments=fragments,
-        options=asking.options(),
         extract="all" if extract_all else "first" if extract else None,
     )
     if together:
@@ -170,50 +166,34 @@ class _Job:
         self,
         *,
         config: Config,
-        model: ModelRef,
+        options: RequestOptions,
         prompt: str,
-        system: str | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        fallbacks: list[ModelRef],
         use_cache: bool,
         timeout: float | None,
         fragments: list[Part] | None = None,
-        options: dict[str, object] | None = None,
         extract: str | None = None,
     ) -> None:
         self.config = config
+        self.options = options
+        self.model = options.model
         self.fragments = list(fragments or ())
-        self.model = model
         self.prompt = prompt
-        self.system = system
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.fallbacks = fallbacks
         self.use_cache = use_cache
         self.timeout = timeout
-        self.options = dict(options or {})
         self.extract = extract  # None, "first" (-x) or "all" (--extract-all)
 
     @property
     def structured(self) -> bool:
-        from ..conversation import SCHEMA_OPTION
-
-        return SCHEMA_OPTION in self.options
+        return self.options.schema is not None
 
     def request(self, parts: list[Part]) -> Request:
         # Fragments, then the prompt, then the images: the same message `chat -f F -i IMG PROMPT`
         # builds, so the two commands share cache entries.
-        from ..conversation import Message, Part, Request
+        from ..conversation import Message, Part
+        from ..request_options import build_request
 
-        return Request(
-            model=self.model,
-            messages=[Message(role="user", parts=[*self.fragments, Part.of_text(self.prompt), *parts])],
-            system=self.system,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            options=dict(self.options),
-        )
+        message = Message(role="user", parts=[*self.fragments, Part.of_text(self.prompt), *parts])
+        return build_request(self.options, [message])
 
     def answer(self, parts: list[Part], sink: Any, notify: Callable[[str], None] | None = None) -> Answer:
         from .. import engine
@@ -223,7 +203,7 @@ class _Job:
             self.request(parts),
             self.config,
             sink,
-            fallbacks=self.fallbacks,
+            fallbacks=self.options.fallbacks,
             use_cache=self.use_cache,
             timeout=self.timeout,
             **extra,

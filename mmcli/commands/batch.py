@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..conversation import ModelRef
     from ..providers.batching import BatchWire
+    from ..request_options import Flags
 
 app = typer.Typer(
     name="batch",
@@ -80,54 +81,33 @@ def submit(
     """
     from .. import config as config_module
     from ..batch import requests
-    from ..providers import registry
-    from .common import Asking, check_temperature
+    from ..request_options import Flags, options_for
 
-    asking = Asking(role, model=model, system=system, temperature=temperature, schema=schema)
-    model, system, temperature = asking.model, asking.system, asking.temperature
-    check_temperature(temperature)
+    flags = Flags.of(model=model, system=system, temperature=temperature, max_tokens=max_tokens, role=role,
+                     schema=schema)
     config = config_module.load()
-    ref = registry.resolve(model, config)
-    _check_options(ref, temperature)
-    template = asking.role.template if asking.role else None
-    options = requests.Options(ref, system, temperature, max_tokens, extra=asking.options(), template=template)
+    # The options checked against the model, as chat checks them, before any line is read.
+    options = options_for(config, flags)
     name = "stdin" if requests_file == "-" else requests_file
     empty = f'{name} holds no requests; write one JSON object per line, like {{"prompt": "..."}}.'
-    submit_items(requests.from_file(requests_file, options), ref, config, empty=empty, json_output=json_output)
+    submit_items(requests.from_file(requests_file, options), options.model, config, empty=empty,
+                 json_output=json_output)
 
 
-def submit_images(
-    images: list[str],
-    prompt: str,
-    *,
-    model: str | None,
-    system: str | None,
-    temperature: float | None,
-    max_tokens: int | None,
-    json_output: bool,
-    options: dict[str, object] | None = None,
-) -> None:
+def submit_images(images: list[str], prompt: str, flags: Flags, *, json_output: bool) -> None:
     """`analyze-image IMG... --batch`: one batch request per image."""
     from .. import config as config_module
     from ..batch import requests
     from ..providers import registry
+    from ..request_options import options_for
 
     config = config_module.load()
-    ref = registry.resolve(model, config)
-    registry.check_accepts(ref, {"image"})
-    _check_options(ref, temperature)
-    shared = requests.Options(ref, system, temperature, max_tokens, extra=dict(options or {}))
+    options = options_for(config, flags)
+    registry.check_accepts(options.model, {"image"})
     submit_items(
-        requests.from_images(images, prompt, shared), ref, config, empty="No images given.", json_output=json_output
+        requests.from_images(images, prompt, options), options.model, config, empty="No images given.",
+        json_output=json_output,
     )
-
-
-def _check_options(ref: ModelRef, temperature: float | None) -> None:
-    """The options against what the model takes, as chat checks them, before any line is read."""
-    from .. import engine
-    from ..conversation import Request
-
-    engine.fit_options(Request(model=ref, messages=[], temperature=temperature), engine.warn, strict=True)
 
 
 def submit_items(items: Iterable[Item], ref: ModelRef, config: Config, *, empty: str, json_output: bool) -> None:

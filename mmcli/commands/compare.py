@@ -48,13 +48,12 @@ ModelsOption = Annotated[
 ]
 
 
-# Which SDK each provider loads, cheapest import first. Importing an SDK costs
+# Models are grouped by the SDK they load (registry.sdk_group), cheapest import first. Importing an SDK costs
 # hundreds of milliseconds of CPU (anthropic's well over a second), and imports
 # in threads are serialised by the GIL. So the first SDK's models run in this
 # process's threads, and every other SDK's models in a forked worker process
 # that imports its SDK on the other core meanwhile; the workers stream their
 # events back through a pipe.
-_SDK_OF = {"openai": 0, "perplexity": 0, "ollama": 0, "compat": 0, "gemini": 1, "vertex": 1, "anthropic": 2}
 _GATE_TIMEOUT_S = 10.0
 
 
@@ -107,65 +106,38 @@ def compare(
 
     started = time.perf_counter()  # each model's wall time counts from here
     from .. import config as config_module
-    from ..conversation import Request
     from ..errors import UsageError
-    from .common import (
-        Asking,
-        check_temperature,
-        combine_prompt,
-        read_piped_text,
-        stdin_is_piped,
-        user_message,
-        video_options,
-    )
+    from ..request_options import Flags, build_request, options_for, user_turn
+    from .common import combine_prompt, read_piped_text, stdin_is_piped
 
-    asking = Asking(role, model=None, system=system, temperature=temperature, schema=schema)
-    system, temperature = asking.system, asking.temperature
-    if not model and asking.model:
-        model = [asking.model]
-    check_temperature(temperature)
+    flags = Flags.of(
+        models=model, system=system, temperature=temperature, max_tokens=max_tokens, role=role, schema=schema,
+        images=image, audio=audio, files=file, videos=video, fragments=fragment, fps=fps, max_frames=max_frames,
+        timeout=timeout,
+    )
     config = config_module.load()
-    refs = _models(model, config)
-    stdin_media = "-" in (image or []) + (audio or []) + (file or []) + (video or []) + (fragment or [])
-    piped = read_piped_text() if stdin_is_piped() and not stdin_media else None
+    # Unknown providers and aliases fail here (exit 3), before any request; without -m (nor a role's
+    # model), every provider with a key set, each with its default model.
+    options = options_for(config, flags, per_model=True)
+    refs = list(options.models)
+    piped = read_piped_text() if stdin_is_piped() and "-" not in flags.media_sources else None
     text = combine_prompt(prompt, piped)
-    if not text and not (image or audio or file or video or fragment):
+    if not text and not flags.media_sources:
         raise UsageError('The prompt is empty; give one, e.g. mmcli compare "Hello" -m A -m B, or pipe text in.')
-    text = asking.prompt(text)
-    turn = user_message(text, images=image, audio=audio, files=file, videos=video, fragments=fragment,
-                        timeout=timeout or config.timeout)
-    request = Request(model=refs[0], messages=[turn], system=system, temperature=temperature, max_tokens=max_tokens,
-                      options={**video_options(fps, max_frames), **asking.options()})
+    text = flags.prompt(text)
+    request = build_request(options, [user_turn(options, text)])
     columns, interrupted = run(
         request, refs, config, json_output=json_output, use_cache=not no_cache, timeout=timeout, started=started
     )
     if json_output:
         from .common import print_json
 
-        print_json({"prompt": text, "results": [_result_json(c, asking.schema) for c in columns]})
+        print_json({"prompt": text, "results": [_result_json(c, options.schema) for c in columns]})
     if interrupted:
         from ..errors import Interrupted
 
         raise Interrupted("Interrupted; the answers that had arrived are shown.")
     _exit_status(columns)
-
-
-def _models(specs: list[str] | None, config: Config) -> list[ModelRef]:
-    """The models given (duplicates dropped), else every provider with a key set, default model each.
-
-    Unknown providers and aliases fail here (exit 3), before any request.
-    """
-    from ..providers import registry
-
-    if specs:
-        refs = [registry.parse_model(spec, config) for spec in specs]
-        return list(dict.fromkeys(refs))
-    keyed = [
-        registry.ModelRef(provider, registry.default_model_of(provider))
-        for provider in registry.DEFAULT_PROVIDER_ORDER
-        if registry.has_credentials(provider, config)
-    ]
-    return keyed or [registry.resolve(None, config)]
 
 
 def run(
@@ -246,9 +218,11 @@ def run(
 
 def _sdk_groups(refs: list[ModelRef]) -> list[list[int]]:
     """Indexes of ``refs`` grouped by the SDK they load, cheapest import first."""
+    from ..providers import registry
+
     groups: dict[int, list[int]] = {}
     for index, ref in enumerate(refs):
-        groups.setdefault(_SDK_OF.get(ref.provider, 0), []).append(index)
+        groups.setdefault(registry.sdk_group(ref.provider), []).append(index)
     return [groups[key] for key in sorted(groups)]
 
 

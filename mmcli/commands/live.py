@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from ..errors import exits_cleanly
 from .common import JsonOption, ModelOption, SystemOption
-
-if TYPE_CHECKING:
-    from ..config import Config
-    from ..conversation import ModelRef
 
 DETAILS = """
 Type at the prompt and read the answers as they stream; /image PATH shows the model a picture;
@@ -87,21 +83,3 @@ def live(
 
 
 live.__doc__ = (live.__doc__ or "") + "\n" + DETAILS + EXAMPLES
-
-
-def choose_model(config: Config, model: str | None, session_model: str | None) -> ModelRef:
-    """-m, else a resumed session's model when it is live, else the default live model."""
-    from ..providers import live_registry, registry
-
-    if model is not None:
-        ref = registry.parse_model(model, config)
-        live_registry.check_live(ref)
-        return ref
-    if session_model is not None:
-        try:
-            ref = registry.parse_model(session_model, config)
-        except Exception:
-            ref = None
-        if ref is not None and live_registry.is_live(ref):
-            return ref
-    return live_registry.default_live_model(config)

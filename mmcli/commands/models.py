@@ -170,7 +170,7 @@ def _default_source(ref: object, config: object) -> str:
     provider = ref.provider  # type: ignore[attr-defined]
     variable = next((v for v in registry.catalogue()[provider]["key_env"] if os.environ.get(v)), None)
     if variable is None:
-        return "a local Ollama server" if provider == "ollama" else f"{provider} credentials"
+        return registry.keyless_source(provider)
     from .. import config as config_module
 
     where = stored_keys.SOURCES.get(variable) or (".env" if variable in config_module.DOTENV_NAMES else "env")

@@ -104,19 +104,18 @@ def transcribe(
     from .. import config as config_module
     from .. import engine, media
     from ..errors import UsageError
+    from ..request_options import check_temperature
     from ..store.cache import cache_key
     from ..transcription import models
     from ..transcription.job import Options
     from ..transcription.result import Transcript
-    from .common import check_temperature
 
-    check_temperature(temperature)
+    check_temperature(temperature)  # any provider's range, as compare checks it; then the model's own
     fmt = format_.value
     config = config_module.load()
     ref = models.choose(model, config, fmt)
     models.check_format(ref, fmt)
-    if temperature is not None and temperature > 1 and ref.provider in ("openai", "compat"):
-        raise UsageError(f"Temperature {temperature:g} is out of range for {ref}; use a value from 0 to 1.")
+    models.check_temperature(ref, temperature)
     if language is not None and not language.strip():
         raise UsageError("The language is empty; give an ISO 639-1 code such as en or de.")
     part = media.load(audio, expect="audio")

@@ -39,9 +39,8 @@ class LiveRequest:
 
 
 def run_live(config: Config, request: LiveRequest) -> int:
-    from ..commands.live import choose_model
     from ..providers.live_base import OUTPUT_RATE, LiveOptions
-    from ..providers.live_registry import live_provider
+    from ..providers.live_registry import choose_model, live_provider
     from .conversation import LiveConversation
     from .record import Transcript
 

@@ -60,6 +60,22 @@ def default_live_model(config: Config) -> ModelRef:
     )
 
 
+def choose_model(config: Config, model: str | None, session_model: str | None) -> ModelRef:
+    """-m, else a resumed session's model when it is live, else the default live model."""
+    if model is not None:
+        ref = registry.parse_model(model, config)
+        check_live(ref)
+        return ref
+    if session_model is not None:
+        try:
+            ref = registry.parse_model(session_model, config)
+        except Exception:
+            ref = None
+        if ref is not None and is_live(ref):
+            return ref
+    return default_live_model(config)
+
+
 def live_provider(ref: ModelRef, config: Config) -> Any:
     """The provider object whose ``connect(options)`` opens a live session (imports its SDK)."""
     settings = registry.provider_settings(ref.provider, config)

@@ -88,3 +88,9 @@ def choose(spec: str | None, config: Config, fmt: str) -> ModelRef:
         "No transcription model available: set OPENAI_API_KEY or GOOGLE_API_KEY "
         "(or VERTEX_API_KEY), or name a model with -m."
     )
+
+
+def check_temperature(ref: ModelRef, temperature: float | None) -> None:
+    """OpenAI's transcription endpoint (and whisper-compatible servers) take 0 to 1, narrower than chat."""
+    if temperature is not None and temperature > 1 and ref.provider in ("openai", "compat"):
+        raise UsageError(f"Temperature {temperature:g} is out of range for {ref}; use a value from 0 to 1.")
