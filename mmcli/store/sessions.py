@@ -86,8 +86,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f" INSERT INTO messages_fts (rowid, body) VALUES (new.id, {_FTS_BODY.format(parts='new.parts')}); END",
         f"INSERT INTO messages_fts (rowid, body) SELECT id, {_FTS_BODY.format(parts='parts')} FROM messages",
     ),
-    # 4: the options that shaped a session's answers (temperature, max tokens), as JSON,
-    # so `-c` and `-S` carry them on as they carry the model and the system prompt.
+    # 4: the options that shaped a session's answers (temperature, max tokens; later also
+    # schema, role and video frames: JSON, so new keys need no migration), so `-c` and `-S`
+    # carry them on as they carry the model and the system prompt.
     ("ALTER TABLE sessions ADD COLUMN options TEXT",),
 )
 
@@ -112,17 +113,14 @@ class SessionInfo:
     turns: int  # user messages
     created_at: float
     updated_at: float
-    options: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens: what shaped the answers
+    # Every option that shaped the answers (request_options.RequestOptions.kept): temperature,
+    # max_tokens, video_fps/video_max_frames carry on to later turns; schema and role are a record.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of_row(cls, row: tuple[Any, ...]) -> SessionInfo:
         *fields, options = row
         return cls(*fields, options=json.loads(options) if options else {})
-
-
-def session_options(temperature: float | None, max_tokens: int | None) -> dict[str, Any]:
-    """The options a session keeps (the ones given), as ``SessionInfo.options`` holds them."""
-    return {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
 
 
 @dataclass(frozen=True)
