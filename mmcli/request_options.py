@@ -161,19 +161,23 @@ def options_for(
     session: SessionInfo | None = None,
     *,
     per_model: bool = False,
+    choose_model: Callable[[Config, str | None, str | None], ModelRef] | None = None,
 ) -> RequestOptions:
     """The options of one command: its flags, then the role, then a resumed session, then config.
 
     ``per_model`` (compare): with no -m, one default model for each provider with a key; each
     model takes an option or leaves it out. Otherwise a temperature given is checked against
-    the model now, before any input is read.
+    the model now, before any input is read. ``choose_model`` (live, whose models are a kind
+    of their own): picks the model from the one asked and the session's, instead of the registry.
     """
     from .providers import registry
 
     stored = dict(session.options) if session is not None else {}
     role = flags.loaded_role
     spec = flags.asked_model
-    if flags.models:
+    if choose_model is not None:
+        models = (choose_model(config, spec, session.model if session is not None else None),)
+    elif flags.models:
         models = tuple(dict.fromkeys(registry.parse_model(s, config) for s in flags.models))
     elif spec is None and session is not None:
         models = (registry.parse_model(session.model, config),)  # a resumed session keeps its model

@@ -41,6 +41,7 @@ class LiveRequest:
 def run_live(config: Config, request: LiveRequest) -> int:
     from ..providers.live_base import OUTPUT_RATE, LiveOptions
     from ..providers.live_registry import choose_model, live_provider
+    from ..request_options import Flags, options_for
     from .conversation import LiveConversation
     from .record import Transcript
 
@@ -48,8 +49,11 @@ def run_live(config: Config, request: LiveRequest) -> int:
     store, info = _resume(config, request)
     cleanup: list[Any] = []
     try:
-        system = request.system if request.system is not None else (info.system if info else None)
-        ref = choose_model(config, request.model, info.model if info else None)
+        # -m and -s, then a resumed session's, as every command settles them; the live wire takes
+        # no sampling options, so a session's temperature waits for its next chat turn.
+        flags = Flags(model=request.model, system=request.system, fallback=())
+        asked = options_for(config, flags, info, choose_model=choose_model)
+        ref, system = asked.model, asked.system
         history = _context(store.messages(info.name), ref, system) if info is not None else []
         provider = live_provider(ref, config)
         inputs = _inputs(request, ref.provider, provider.live_input_rate)
