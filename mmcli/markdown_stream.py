@@ -41,10 +41,44 @@ _NEWLINES = re.compile(r"\r\n?")
 
 
 def _parser() -> Any:
-    from . import render
+    markdown("")  # builds the shared parser once
+    return _MARKDOWN_PARSER
 
-    render.markdown("")  # builds the shared parser once
-    return render._MARKDOWN_PARSER
+
+_MARKDOWN_TEMPLATE: Any = None
+_MARKDOWN_PARSER: Any = None
+
+
+def markdown(text: str) -> Any:
+    """A rich Markdown for ``text`` that reuses one parser.
+
+    rich.markdown.Markdown builds a new MarkdownIt parser per instance, which
+    costs more than parsing a typical block; a streamed answer renders
+    hundreds of blocks, so build the parser once and copy the template's
+    settings (whatever attributes this Rich version sets).
+    """
+    global _MARKDOWN_TEMPLATE, _MARKDOWN_PARSER
+    from rich.markdown import Markdown
+
+    if _MARKDOWN_TEMPLATE is None:
+        from markdown_it import MarkdownIt
+
+        _MARKDOWN_TEMPLATE = Markdown("")
+        _MARKDOWN_PARSER = MarkdownIt().enable("strikethrough").enable("table")
+    return markdown_of_tokens(_MARKDOWN_PARSER.parse(text), text)
+
+
+def markdown_of_tokens(tokens: list[Any], text: str = "") -> Any:
+    """A rich Markdown that renders already parsed markdown-it tokens."""
+    from rich.markdown import Markdown
+
+    if _MARKDOWN_TEMPLATE is None:
+        markdown("")
+    instance = Markdown.__new__(Markdown)
+    instance.__dict__.update(_MARKDOWN_TEMPLATE.__dict__)
+    instance.markup = text
+    instance.parsed = tokens
+    return instance
 
 
 def _flatten(tokens: Iterable[Token]) -> Iterable[Token]:
@@ -186,10 +220,9 @@ class MarkdownStream:
 
     @staticmethod
     def _render(tokens: list[Token], new_line: bool, console: Console, options: ConsoleOptions) -> list[Line]:
-        from . import render
 
         if not tokens:
             return []
         if new_line:
             tokens = [_separator_token(), *tokens]
-        return console.render_lines(render.markdown_of_tokens(tokens), options, pad=False)
+        return console.render_lines(markdown_of_tokens(tokens), options, pad=False)

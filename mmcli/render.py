@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from .live_region import LiveRegion
-from .markdown_stream import MarkdownStream
+
+# markdown and markdown_of_tokens live with the streaming renderer, which parses with the same parser.
+from .markdown_stream import MarkdownStream, markdown, markdown_of_tokens  # noqa: F401
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -79,42 +81,6 @@ class BlockSplitter:
     def flush(self) -> str:
         rest, self.tail, self._scanned, self._fence = self.tail, "", 0, None
         return rest
-
-
-_MARKDOWN_TEMPLATE: Any = None
-_MARKDOWN_PARSER: Any = None
-
-
-def markdown(text: str) -> Any:
-    """A rich Markdown for ``text`` that reuses one parser.
-
-    rich.markdown.Markdown builds a new MarkdownIt parser per instance, which
-    costs more than parsing a typical block; a streamed answer renders
-    hundreds of blocks, so build the parser once and copy the template's
-    settings (whatever attributes this Rich version sets).
-    """
-    global _MARKDOWN_TEMPLATE, _MARKDOWN_PARSER
-    from rich.markdown import Markdown
-
-    if _MARKDOWN_TEMPLATE is None:
-        from markdown_it import MarkdownIt
-
-        _MARKDOWN_TEMPLATE = Markdown("")
-        _MARKDOWN_PARSER = MarkdownIt().enable("strikethrough").enable("table")
-    return markdown_of_tokens(_MARKDOWN_PARSER.parse(text), text)
-
-
-def markdown_of_tokens(tokens: list[Any], text: str = "") -> Any:
-    """A rich Markdown that renders already parsed markdown-it tokens."""
-    from rich.markdown import Markdown
-
-    if _MARKDOWN_TEMPLATE is None:
-        markdown("")
-    instance = Markdown.__new__(Markdown)
-    instance.__dict__.update(_MARKDOWN_TEMPLATE.__dict__)
-    instance.markup = text
-    instance.parsed = tokens
-    return instance
 
 
 class TerminalSink:

@@ -150,8 +150,6 @@ KNOWN_CYCLES = {
         "mmcli.media.prepare", "mmcli.media.sniff", "mmcli.media.sources", "mmcli.media.video",
         "mmcli.providers.base", "mmcli.providers.media_limits", "mmcli.providers.registry", "mmcli.stored_keys",
     }),
-    # markdown_stream borrows render's shared Markdown parser (the terminal-environment work owns render).
-    frozenset({"mmcli.markdown_stream", "mmcli.render"}),
     # transcription/ is moving into providers/ as each provider's speech-to-text (issue 14, item 2).
     frozenset({"mmcli.providers.gemini", "mmcli.transcription.gemini"}),
 }
