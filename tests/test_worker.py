@@ -462,8 +462,8 @@ def test_a_spare_child_waits_ready_and_a_killed_one_is_replaced(run_mmcli, mmcli
     env, runtime = own_worker
     info = _start_worker(env, runtime)
     deadline = time.monotonic() + 30
-    while not _children(info["pid"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while len(_children(info["pid"])) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the status calls that found the worker have ended and been reaped
     spares = _children(info["pid"])
     assert len(spares) == 1, "one spare child waits for the next call"
     os.kill(spares.pop(), signal.SIGKILL)  # a spare lost before any call: the worker forks another
