@@ -228,14 +228,25 @@ class Worker:
         self.counts.active = len(self.calling & self.children)
 
     def _fork_spare(self) -> None:
-        pid = os.fork()
+        # A SIGTERM arriving inside fork() would raise Stop in an at-fork handler (logging
+        # registers some), where Python prints and drops it: the worker would not stop. Held
+        # back until the fork is done, it stops the parent at once and kills no child half-made.
+        stops = {signal.SIGTERM, signal.SIGINT}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+            raise
         if pid:
             self.spare = pid
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             return
         code = 0
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             os.close(self.notices.reader)
             if not _waiting(self.listener):
                 _rehearse(self.recent_providers)
