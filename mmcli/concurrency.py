@@ -86,14 +86,15 @@ class Calls:
                 except Cancelled:
                     return  # nobody waits for it any more
                 except BaseException as error:  # noqa: BLE001 - handed to the waiting thread, which raises it
+                    self.cancel()  # before another task starts: the run has failed
                     outcome = (index, False, error)
                 outcomes.put(outcome)
 
-        for number in range(min(self.max_workers, len(tasks))):
-            thread = threading.Thread(target=worker, name=f"{self.name}-{number}", daemon=True)
-            self.threads.append(thread)
-            thread.start()
-        try:
+        try:  # Ctrl-C may arrive while the threads are being started, too
+            for number in range(min(self.max_workers, len(tasks))):
+                thread = threading.Thread(target=worker, name=f"{self.name}-{number}", daemon=True)
+                self.threads.append(thread)
+                thread.start()
             for _ in range(len(tasks)):
                 index, ok, value = _wait(outcomes)
                 if not ok:
