@@ -46,10 +46,6 @@ ModelsOption = Annotated[
 ]
 
 
-# A model waits at most this long for the one before it to have loaded its SDK.
-_GATE_TIMEOUT_S = 10.0
-
-
 @exits_cleanly
 def compare(
     prompt: Annotated[
@@ -168,13 +164,11 @@ def run(
     notes: list[str] = []
     calls = Calls(len(refs), name="mmcli-compare")
 
+    # Every model starts at once. Without a warm worker each thread imports its SDK first;
+    # ordering those imports (one SDK after another) measured slower than letting them
+    # interleave (bench/bench_compare.py, README "How fast").
     def task(index: int) -> Callable[[], None]:
         def work() -> None:
-            # Without a warm worker each model loads its SDK here; imports in threads are
-            # serialised anyway, so each model waits until the one before it has its SDK
-            # loaded (its column began) and the first request leaves as early as it can.
-            if index:
-                columns[index - 1].ready.wait(_GATE_TIMEOUT_S)
             sink = calls.guard(columns[index])  # after Ctrl-C nothing more reaches the view
             _answer_into(sink, replace(request, model=refs[index]), config, use_cache, timeout, notes.append)
 
