@@ -19,8 +19,8 @@ machine hits them all alike:
   processes (before this bench's commit; run this script over an older
   ``mmcli/``): compare as it was, and the same with the forking switched off
   (`MMCLI_BENCH_FORK=0` patches ``compare._can_fork`` in the bench process,
-  not in mmcli). Those figures are in README ("Running provider calls side
-  by side"): the forking bought nothing, cold or warm, so it went.
+  not in mmcli). Those figures are in README (compare, "How fast"): the
+  forking bought nothing, cold or warm, so it went.
 
 Run: python bench/bench_compare.py [runs]
 """
