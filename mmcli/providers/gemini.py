@@ -24,6 +24,7 @@ from .base import (
     google_sdk_errors,
     prepare_media,
 )
+from .gemini_common import answer_texts
 
 # google-genai retries with exponential backoff from this first delay (seconds).
 RETRY_INITIAL_DELAY_S = 0.5
@@ -78,7 +79,7 @@ class GeminiProvider(speech.Transcribing, SdkProvider):
         import sys
 
         from ..media.sources import display_name, mb
-        from .gemini_files import upload
+        from .gemini_common import upload
 
         if sys.stderr.isatty():
             print(f"Uploading {display_name(part.source)} ({mb(len(part.data))}) to {self.name}...", file=sys.stderr)
@@ -171,12 +172,6 @@ class GeminiProvider(speech.Transcribing, SdkProvider):
         if citations:
             yield Citations(citations)
         yield finish_of(finish_reason, block_reason, resolved_model)
-
-
-def answer_texts(candidate: Any) -> list[str]:
-    """The answer text of a streamed candidate; thought parts are the model's reasoning, not its answer."""
-    parts = (candidate.content.parts if candidate.content else None) or ()
-    return [part.text for part in parts if part.text and not part.thought]
 
 
 def _enum_name(value: Any) -> str:

@@ -5,7 +5,7 @@ A generate-content request with the audio part and an instruction. Plain
 text streams; timestamped formats (json, srt, vtt) ask for structured output
 (segments with start, end and text, by ``response_schema``) and mmcli writes
 the subtitle files from them. Audio above the inline request limit goes
-through the file API (``gemini_files``) on the Developer API. The SDK is
+through the file API (``gemini_common``) on the Developer API. The SDK is
 imported here, on the first call.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ProviderError, StreamInterrupted
 from .base import StreamProgress, google_sdk_errors
-from .gemini import answer_texts
+from .gemini_common import answer_texts
 from .speech import Transcription, TranscriptionRequest
 
 _INSTRUCTION = (
@@ -73,7 +73,7 @@ def transcribe(
     from google.genai import types
 
     from .. import media
-    from .gemini_files import forget, upload
+    from .gemini_common import forget, upload
 
     part = media.prepare(request.audio, provider.name)
     model, fmt = request.model.name, request.format

@@ -1,5 +1,8 @@
-"""Gemini's file API (Developer API only): audio or video too large to go inline
-is uploaded, used by its URI, and deleted afterwards (it would expire in 48 hours)."""
+"""What Gemini's chat and speech-to-text code share (``gemini`` and ``gemini_speech``
+both import it; neither imports the other): the answer text of a streamed
+candidate, and the file API (Developer API only), through which audio or video
+too large to go inline is uploaded, used by its URI, and deleted afterwards (it
+would expire in 48 hours)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,12 @@ from ..errors import ProviderError
 # Seconds between polls while the file API processes an upload, and the most to wait.
 _POLL_S = 1.0
 _MAX_PROCESSING_S = 600.0
+
+
+def answer_texts(candidate: Any) -> list[str]:
+    """The answer text of a streamed candidate; thought parts are the model's reasoning, not its answer."""
+    parts = (candidate.content.parts if candidate.content else None) or ()
+    return [part.text for part in parts if part.text and not part.thought]
 
 
 def upload(client: Any, part: Part, timeout: float) -> Any:
