@@ -334,3 +334,17 @@ def test_gemini_subtitles_come_from_the_cache_on_a_second_run(run_mmcli, mmcli_e
     document = json.loads(second.stdout)
     assert document["cached"] is True and document["transcript"] == first.stdout
     assert len(fake_gemini.generation_requests) == 1  # the fake received one request in all
+
+
+def test_a_fallback_leaves_out_a_temperature_it_cannot_take(run_mmcli, mmcli_env, fake_openai, fake_gemini, mmcli_cwd):
+    write_wav(mmcli_cwd / "memo.wav", 2)
+    write_config(mmcli_env, 'retries = 0\nfallback = ["openai:whisper-1"]\n')
+    fake_gemini.queue(Reply(status=500, error_message="internal"))
+    fake_openai.queue(Reply(text="From whisper."))
+    done = run_mmcli(["transcribe", "memo.wav", "-m", "gemini:gemini-2.5-flash", "-t", "1.5"], mmcli_env)
+    assert (done.returncode, done.stdout) == (0, "From whisper.\n"), done.stderr
+    assert "falling back to openai:whisper-1" in done.stderr
+    assert "Leaving out -t 1.5 for openai:whisper-1" in done.stderr
+    [upload] = uploads(fake_openai)
+    assert "temperature" not in upload.form
+    assert fake_gemini.generation_requests[0].json["generationConfig"]["temperature"] == 1.5
