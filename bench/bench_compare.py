@@ -1,4 +1,5 @@
-"""`mmcli compare` over four models against the slowest of them alone.
+"""`mmcli compare` over four models against the slowest of them alone, and
+what forking processes to load SDKs in parallel still buys.
 
 Four fake servers (tests/fakes) answer after 0.5 s (openai), 1.0 s
 (anthropic), 1.5 s (gemini) and 2.0 s (perplexity). If compare runs the
@@ -6,22 +7,27 @@ models concurrently, its wall time should be close to that of `mmcli chat`
 on the slowest model (perplexity:sonar) alone; run one after another it
 would be about the sum.
 
-Two measurements, each the median of RUNS runs, compare and chat alternating
-in the same run:
+Every figure is a whole process (`python -c ...` running mmcli's entry point),
+timed end to end as a user sees it, the median of RUNS runs, the variants
+interleaved (their order rotating every run) so that a slow spell on a shared
+machine hits them all alike:
 
-- "cold processes": `python -m mmcli ...` timed end to end, as a user sees it.
-  compare must import three SDKs where chat on sonar imports one (openai);
-  it imports them in parallel worker processes. The target is a ratio <= 1.15.
-- "SDKs preloaded": a fresh process per run imports the three provider SDKs
-  (openai, anthropic, google-genai) *before* starting the clock, then runs
-  mmcli's own entry point. This isolates what compare adds besides imports:
-  concurrency and rendering.
+- "cold": MMCLI_NO_WORKER=1, so the process imports every SDK it calls itself;
+- "warm": a warm worker (its own runtime dir) already runs; the process
+  imports no SDK and the worker makes the calls;
+- "fork" / "no fork": only for a build whose compare still forks SDK-loading
+  processes (before this bench's commit; run this script over an older
+  ``mmcli/``): compare as it was, and the same with the forking switched off
+  (`MMCLI_BENCH_FORK=0` patches ``compare._can_fork`` in the bench process,
+  not in mmcli). Those figures are in README (compare, "How fast"): the
+  forking bought nothing, cold or warm, so it went.
 
 Run: python bench/bench_compare.py [runs]
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -46,20 +52,17 @@ MODELS = ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "gemini:gemini-2.5
 SLOWEST = "perplexity:sonar"
 PROMPT = "Explain CRDTs in 5 sentences"
 
-# Imports the SDKs, then times mmcli's entry point; prints the seconds on the last stderr line.
-PRELOADED = """
-import sys, time
-import openai, anthropic, google.genai
-started = time.perf_counter()
+# mmcli's entry point, with compare's SDK-loading processes off when MMCLI_BENCH_FORK=0.
+ENTRY = """
+import os, sys
+if os.environ.get("MMCLI_BENCH_FORK") == "0":
+    import mmcli.commands.compare as compare
+    for name in ("can_fork", "_can_fork"):
+        if hasattr(compare, name):
+            setattr(compare, name, lambda: False)
 from mmcli.cli import main
 sys.argv = ["mmcli", *sys.argv[1:]]
-try:
-    main()
-except SystemExit:
-    pass
-finally:
-    sys.stdout.flush()
-    print(f"\\nELAPSED {time.perf_counter() - started:.6f}", file=sys.stderr)
+main()
 """
 
 
@@ -76,6 +79,7 @@ def start_fakes() -> dict[str, object]:
 def environment(fakes: dict, data_dir: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "GOOGLE_", "GEMINI_",
                                                                     "PERPLEXITY_", "VERTEX_", "MMCLI_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # timings with compiled bytecode, as users run
     env.update({
         "OPENAI_API_KEY": "sk-bench-openai-0123456789",
         "ANTHROPIC_API_KEY": "sk-ant-bench-0123456789",
@@ -87,6 +91,7 @@ def environment(fakes: dict, data_dir: str) -> dict[str, str]:
         "PERPLEXITY_BASE_URL": fakes["perplexity"].base_url,
         "MMCLI_DATA_DIR": os.path.join(data_dir, "data"),
         "MMCLI_CONFIG_DIR": os.path.join(data_dir, "config"),
+        "MMCLI_RUNTIME_DIR": os.path.join(data_dir, "run"),
         "NO_GCE_CHECK": "true",
         "NO_PROXY": "127.0.0.1,localhost",
         "PYTHONPATH": str(ROOT),
@@ -94,59 +99,85 @@ def environment(fakes: dict, data_dir: str) -> dict[str, str]:
     return env
 
 
-def cold(args: list[str], env: dict[str, str]) -> float:
+def timed(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "mmcli", *args], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", ENTRY, *args], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"mmcli {' '.join(args)} failed: {done.stderr.strip()}")
     return elapsed
 
 
-def preloaded(args: list[str], env: dict[str, str]) -> float:
-    done = subprocess.run([sys.executable, "-c", PRELOADED, *args], env=env, capture_output=True, text=True)
-    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
-    if not last.startswith("ELAPSED ") or "mmcli:" in done.stderr:
-        raise SystemExit(f"mmcli {' '.join(args)} failed: {done.stderr.strip()}")
-    return float(last.split()[1])
+def start_worker(env: dict[str, str]) -> None:
+    """The first call answers in-process and starts the worker; wait until it answers."""
+    timed(["chat", "hello", "-m", "openai:gpt-4o-mini", "--no-cache"], env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = subprocess.run([sys.executable, "-m", "mmcli", "worker", "status", "--json"], env=env,
+                                capture_output=True, text=True)
+        if status.returncode == 0 and json.loads(status.stdout).get("running"):
+            return
+        time.sleep(0.5)
+    raise SystemExit("The warm worker did not start.")
 
 
-def measure(runner, compare_args: list[str], chat_args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    runner(compare_args, env)  # warm the file cache once
-    runner(chat_args, env)
-    compare_times, chat_times = [], []
-    for run in range(RUNS):
-        # Alternate the order so a slow spell on the machine hits both alike.
-        pair = [(compare_args, compare_times), (chat_args, chat_times)]
-        for args, times in pair if run % 2 == 0 else reversed(pair):
-            times.append(runner(args, env))
-    return statistics.median(compare_times), statistics.median(chat_times)
+def stop_worker(env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "mmcli", "worker", "stop"], env=env, capture_output=True, text=True)
 
 
 def main() -> None:
     fakes = start_fakes()
+    compare_args = ["compare", PROMPT, "--no-cache"] + [a for m in MODELS for a in ("-m", m)]
+    chat_args = ["chat", PROMPT, "-m", SLOWEST, "--no-cache"]
+    times: dict[str, list[float]] = {}
     try:
         with tempfile.TemporaryDirectory() as data_dir:
-            env = environment(fakes, data_dir)
-            compare_args = ["compare", PROMPT, "--no-cache"] + [a for m in MODELS for a in ("-m", m)]
-            chat_args = ["chat", PROMPT, "-m", SLOWEST, "--no-cache"]
-            warm_compare, warm_chat = measure(preloaded, compare_args, chat_args, env)
-            cold_compare, cold_chat = measure(cold, compare_args, chat_args, env)
+            base = environment(fakes, data_dir)
+            cold = {**base, "MMCLI_NO_WORKER": "1"}
+            forks = ["fork", "no fork"] if _builds_fork() else [""]
+            variants = {}
+            for mode, env in (("cold", cold), ("warm", base)):
+                variants[f"{mode}: chat (slowest alone)"] = (chat_args, env)
+                for fork in forks:
+                    switched = {**env, "MMCLI_BENCH_FORK": "0"} if fork == "no fork" else env
+                    variants[_name(mode, fork)] = (compare_args, switched)
+            start_worker(base)
+            try:
+                for args, env in variants.values():  # warm the file cache once
+                    timed(args, env)
+                names = list(variants)
+                for run in range(RUNS):
+                    shift = run % len(names)
+                    for name in names[shift:] + names[:shift]:
+                        args, env = variants[name]
+                        times.setdefault(name, []).append(timed(args, env))
+            finally:
+                stop_worker(base)
     finally:
         for fake in fakes.values():
             fake.stop()
-    warm_ratio, cold_ratio = warm_compare / warm_chat, cold_compare / cold_chat
-    verdict = "met" if cold_ratio <= TARGET else "MISSED"
+    medians = {name: statistics.median(samples) for name, samples in times.items()}
     print(f"mmcli compare over {len(MODELS)} models (fake delays {', '.join(f'{v:g}s' for v in DELAYS.values())}) "
-          f"vs mmcli chat on {SLOWEST} alone; median of {RUNS} runs each; sum of delays {sum(DELAYS.values()):g}s")
-    report([
-        ("SDKs preloaded: compare", f"{warm_compare:.2f}s"),
-        ("SDKs preloaded: chat (slowest)", f"{warm_chat:.2f}s"),
-        ("SDKs preloaded: ratio", f"{warm_ratio:.2f}x"),
-        ("cold processes: compare", f"{cold_compare:.2f}s"),
-        ("cold processes: chat (slowest)", f"{cold_chat:.2f}s"),
-        ("cold processes: ratio", f"{cold_ratio:.2f}x (target <= {TARGET}x: {verdict})"),
-    ])
+          f"vs mmcli chat on {SLOWEST} alone; median of {RUNS} interleaved runs each")
+    rows = [(name, f"{value:.2f}s") for name, value in medians.items()]
+    for mode in ("cold", "warm"):
+        chat = medians[f"{mode}: chat (slowest alone)"]
+        for fork in forks:
+            ratio = medians[_name(mode, fork)] / chat
+            verdict = f" (target <= {TARGET}x: {'met' if ratio <= TARGET else 'MISSED'})"
+            rows.append((_name(mode, fork).replace(": compare", ": compare/chat"), f"{ratio:.2f}x{verdict}"))
+    report(rows)
+
+
+def _name(mode: str, fork: str) -> str:
+    return f"{mode}: compare" + (f", {fork}" if fork else "")
+
+
+def _builds_fork() -> bool:
+    """Whether the mmcli measured still forks processes in compare."""
+    import mmcli.commands.compare as compare
+
+    return hasattr(compare, "_can_fork")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .config import Config
 from .conversation import ModelRef, Request
@@ -23,6 +23,7 @@ from .errors import Interrupted, MmcliError, ProviderError, StreamInterrupted
 # called, not here: a cache hit never needs them.
 
 STOP = "stop"  # the one normal ending (providers.base names them all)
+T = TypeVar("T")
 
 
 @dataclass
@@ -147,11 +148,58 @@ def open_cache(config: Config) -> Any:
     return ResponseCache(config.data_dir, ttl_days=config.cache_ttl_days, max_mb=config.cache_max_mb)
 
 
-def cache_key_of(request: Request, config: Config) -> str:
+class Cacheable(Protocol):
+    """What the response cache keys: a chat ``Request`` or a ``providers.speech.TranscriptionRequest``."""
+
+    model: ModelRef
+
+    def cache_identity(self, endpoint: str | None) -> dict[str, Any]: ...
+
+
+def cache_key_of(request: Cacheable, config: Config) -> str:
     from .providers.registry import endpoint
     from .store.cache import cache_key
 
     return cache_key(request.cache_identity(endpoint(request.model.provider, config)))
+
+
+def cache_lookup(cache: Any, request: Cacheable, config: Config, notify: Callable[[str], None] = warn) -> Any:
+    """The cached entry for ``request``, or None (also when there is no cache)."""
+    return None if cache is None else cache_get(cache, cache_key_of(request, config), notify)
+
+
+def cache_store(
+    cache: Any, request: Cacheable, config: Config, entry: dict[str, Any], notify: Callable[[str], None] = warn
+) -> None:
+    """Keep ``entry`` as the answer to ``request`` (the request as finally answered, fallback included)."""
+    if cache is not None:
+        cache_put(cache, cache_key_of(request, config), entry, notify)
+
+
+def with_fallbacks(
+    first: ModelRef,
+    fallbacks: Sequence[ModelRef],
+    attempt: Callable[[ModelRef], T],
+    *,
+    accepts: Callable[[ModelRef], None],
+    notify: Callable[[str], None],
+) -> T:
+    """``attempt(first)``; when it fails in a way another model may not (a provider error
+    that is ``retryable_elsewhere``), the next fallback that ``accepts`` the job (it raises
+    MmcliError when not: skipped, with a note), and so on. The last failure is raised."""
+    waiting = [m for m in dict.fromkeys(fallbacks) if m != first]
+    model = first
+    while True:
+        try:
+            return attempt(model)
+        except ProviderError as exc:
+            if not exc.retryable_elsewhere:
+                raise
+            fallback = _next_fallback(waiting, accepts, notify)
+            if fallback is None:
+                raise
+            notify(f"{exc.message.rstrip('.')}; falling back to {fallback}.")
+            model = fallback
 
 
 def answer(
@@ -224,38 +272,34 @@ def _answer(
     timeout: float | None,
     notify: Callable[[str], None],
 ) -> Answer:
-    if cache is not None:
-        entry = cache_get(cache, cache_key_of(request, config), notify)
-        if entry is not None:
-            hit = Answer.from_cache(entry)
-            check_structure(request, hit)
-            sink.begin(hit.model)
-            sink.delta(hit.text)
-            sink.finish(hit)
-            return hit
+    entry = cache_lookup(cache, request, config, notify)
+    if entry is not None:
+        hit = Answer.from_cache(entry)
+        check_structure(request, hit)
+        sink.begin(hit.model)
+        sink.delta(hit.text)
+        sink.finish(hit)
+        return hit
 
     from .providers import registry
 
     kinds = request.media_kinds()
     registry.check_accepts(request.model, kinds)
-    waiting = [m for m in dict.fromkeys(fallbacks) if m != request.model]
-    attempt = request
-    while True:
-        try:
-            result = _stream_one(attempt, config, sink, timeout)
-        except ProviderError as exc:
-            if not exc.retryable_elsewhere:
-                raise
-            fallback = _next_fallback(waiting, kinds, notify)
-            if fallback is None:
-                raise
-            notify(f"{exc.message.rstrip('.')}; falling back to {fallback}.")
-            attempt = fit_options(replace(request, model=fallback), notify, strict=False)
-            continue
+
+    def attempt_with(model: ModelRef) -> Answer:
+        attempt = request
+        if model != request.model:  # a fallback: an option it cannot take is left out, with a note
+            attempt = fit_options(replace(request, model=model), notify, strict=False)
+        result = _stream_one(attempt, config, sink, timeout)
         conclude(result, notify)  # raises for an answer that did not end normally
-        if cache is not None and result.finish_reason == STOP and result.text:
-            cache_put(cache, cache_key_of(attempt, config), result.to_cache(), notify)
+        if result.finish_reason == STOP and result.text:
+            cache_store(cache, attempt, config, result.to_cache(), notify)
         return result
+
+    def accepts(model: ModelRef) -> None:
+        registry.check_accepts(model, kinds)
+
+    return with_fallbacks(request.model, fallbacks, attempt_with, accepts=accepts, notify=notify)
 
 
 def conclude(result: Answer, notify: Callable[[str], None]) -> None:
@@ -319,14 +363,14 @@ def check_structure(request: Request, result: Answer) -> None:
         raise error from None
 
 
-def _next_fallback(waiting: list[ModelRef], kinds: set[str], notify: Callable[[str], None]) -> ModelRef | None:
+def _next_fallback(
+    waiting: list[ModelRef], accepts: Callable[[ModelRef], None], notify: Callable[[str], None]
+) -> ModelRef | None:
     """The next fallback that can take this input; the others are skipped, with a note."""
-    from .providers import registry
-
     while waiting:
         model = waiting.pop(0)
         try:
-            registry.check_accepts(model, kinds)
+            accepts(model)
         except MmcliError as refusal:
             notify(f"Skipping fallback {model}: {refusal.message}")
             continue

@@ -150,8 +150,6 @@ KNOWN_CYCLES = {
         "mmcli.media.prepare", "mmcli.media.sniff", "mmcli.media.sources", "mmcli.media.video",
         "mmcli.providers.base", "mmcli.providers.media_limits", "mmcli.providers.registry", "mmcli.stored_keys",
     }),
-    # transcription/ is moving into providers/ as each provider's speech-to-text (issue 14, item 2).
-    frozenset({"mmcli.providers.gemini", "mmcli.transcription.gemini"}),
 }
 
 
@@ -181,7 +179,7 @@ def test_nothing_outside_providers_imports_an_sdk() -> None:
     offenders = {
         name: sorted(target for target in targets if target.startswith(SDKS))
         for name, targets in outside.items()
-        if not name.startswith(("mmcli.providers", "mmcli.transcription"))  # transcription/: moving (item 2)
+        if not name.startswith("mmcli.providers")
     }
     assert {name: found for name, found in offenders.items() if found} == {}
 
@@ -194,8 +192,6 @@ ALLOWED_PROVIDER_NAMES = {
     ("mmcli/worker/fingerprint.py", "openai"),
     ("mmcli/worker/fingerprint.py", "anthropic"),
 }
-# transcription/ is moving into providers/ as each provider's speech-to-text capability (issue 14, item 2).
-MOVING = ("mmcli/transcription/",)
 PROVIDER_NAME = re.compile(r"""["'](openai|anthropic|gemini|vertex|perplexity|ollama|compat)["']""")
 
 
@@ -204,7 +200,7 @@ def test_provider_names_live_in_providers() -> None:
     found = set()
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(root).as_posix()
-        if relative.startswith("mmcli/providers/") or relative.startswith(MOVING):
+        if relative.startswith("mmcli/providers/"):
             continue
         for match in PROVIDER_NAME.finditer(path.read_text()):
             found.add((relative, match.group(1)))

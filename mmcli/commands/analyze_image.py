@@ -311,48 +311,35 @@ def _run_batch(job: _Job, sources: list[str], *, json_output: bool, concurrency:
 
 
 def _answer_all(job: _Job, items: list[_Item], output: _BatchOutput, concurrency: int) -> None:
-    """Run the requests on daemon threads, so Ctrl-C leaves at once rather than after the last answer."""
-    import queue
-    import threading
-    from collections import deque
-
+    """Answer the images ``concurrency`` at a time (concurrency.Calls), each handed to the output
+    as it finishes (which prints text answers in input order); Ctrl-C leaves at once."""
+    from ..concurrency import Calls
     from ..engine import NullSink
     from ..errors import EXIT_CONFIG, MmcliError
 
-    pending = deque(items)
-    finished: queue.Queue[_Item] = queue.Queue()
-    lock = threading.Lock()
-    stop = threading.Event()
+    calls = Calls(concurrency, name="mmcli-analyze")
 
-    def work() -> None:
-        while not stop.is_set():
-            with lock:
-                if not pending:
-                    return
-                item = pending.popleft()
+    def task(item: _Item) -> Callable[[], _Item]:
+        def work() -> _Item:
             assert item.part is not None
             try:
-                item.answer = job.answer([item.part], NullSink(), notify=output.notifier(item))
+                item.answer = job.answer([item.part], calls.guard(NullSink()), notify=output.notifier(item))
             except MmcliError as exc:
                 item.error = exc
             except Exception as exc:  # a bug must cost one image, not the batch
                 item.error = MmcliError(f"Unexpected error ({exc.__class__.__name__}: {exc})")
-            finished.put(item)
+            return item
 
-    for _ in range(min(concurrency, len(items))):
-        threading.Thread(target=work, name="mmcli-analyze", daemon=True).start()
-    try:
-        for _ in items:
-            item = finished.get()
-            if getattr(item.error, "exit_code", 0) == EXIT_CONFIG:
-                # A missing or rejected key fails every image alike: say it once, with its own exit code.
-                raise item.error  # type: ignore[misc]
-            if item.error is not None:
-                output.failed(item)
-            else:
-                output.done(item)
-    finally:
-        stop.set()
+        return work
+
+    for _, item in calls.completed([task(item) for item in items]):
+        if getattr(item.error, "exit_code", 0) == EXIT_CONFIG:
+            # A missing or rejected key fails every image alike: say it once, with its own exit code.
+            raise item.error  # type: ignore[misc]
+        if item.error is not None:
+            output.failed(item)
+        else:
+            output.done(item)
 
 
 class _Progress:

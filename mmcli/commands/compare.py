@@ -28,12 +28,10 @@ from .common import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from multiprocessing.connection import Connection
 
     from ..compare_view import Column
     from ..config import Config
     from ..conversation import ModelRef, Request
-    from ..engine import Answer
 
 # -m is repeatable here, unlike chat's single ModelOption.
 ModelsOption = Annotated[
@@ -46,15 +44,6 @@ ModelsOption = Annotated[
         autocompletion=complete_models,
     ),
 ]
-
-
-# Models are grouped by the SDK they load (registry.sdk_group), cheapest import first. Importing an SDK costs
-# hundreds of milliseconds of CPU (anthropic's well over a second), and imports
-# in threads are serialised by the GIL. So the first SDK's models run in this
-# process's threads, and every other SDK's models in a forked worker process
-# that imports its SDK on the other core meanwhile; the workers stream their
-# events back through a pipe.
-_GATE_TIMEOUT_S = 10.0
 
 
 @exits_cleanly
@@ -150,15 +139,16 @@ def run(
     timeout: float | None,
     started: float | None = None,
 ) -> tuple[list[Column], bool]:
-    """Answer ``request`` with every model at once, each in its own thread with its own Column.
+    """Answer ``request`` with every model at once (concurrency.Calls), each into its own Column.
 
     Returns the columns and whether Ctrl-C cut the wait short (unfinished
-    columns then hold what had arrived, marked as errors).
+    columns then hold what had arrived, marked as errors; the calls still
+    running are cancelled, so nothing more reaches the view).
     """
-    import threading
     from dataclasses import replace
 
     from .. import compare_view, render
+    from ..concurrency import Calls
     from ..errors import EXIT_INTERRUPTED
 
     columns = [compare_view.Column(ref, command_started=started) for ref in refs]
@@ -172,156 +162,34 @@ def run(
     for column in columns:
         column.view = view
     notes: list[str] = []
+    calls = Calls(len(refs), name="mmcli-compare")
 
-    def answer(index: int, sink: object, note: Callable[[str], None]) -> None:
-        _answer_into(sink, replace(request, model=refs[index]), config, use_cache, timeout, note)  # type: ignore[arg-type]
+    # Every model starts at once. Without a warm worker each thread imports its SDK first;
+    # ordering those imports (one SDK after another) measured slower than letting them
+    # interleave (bench/bench_compare.py, README "How fast").
+    def task(index: int) -> Callable[[], None]:
+        def work() -> None:
+            sink = calls.guard(columns[index])  # after Ctrl-C nothing more reaches the view
+            _answer_into(sink, replace(request, model=refs[index]), config, use_cache, timeout, notes.append)
 
-    groups = _sdk_groups(refs)
-    local, remote = groups[0], groups[1:]
-    if not _can_fork():
-        local, remote = [i for g in groups for i in g], []
-    workers = [_Worker(group, columns, answer, notes) for group in remote]  # forked before any thread starts
-    # Within this process, each model waits until the one before it has its SDK loaded.
-    previous = {local[k]: columns[local[k - 1]] for k in range(1, len(local))}
+        return work
 
-    def work(index: int) -> None:
-        before = previous.get(index)
-        if before is not None:
-            before.ready.wait(_GATE_TIMEOUT_S)
-        answer(index, columns[index], notes.append)
-
-    threads = [threading.Thread(target=work, args=(i,), name=f"compare-{refs[i]}", daemon=True) for i in local]
-    threads += [worker.relay for worker in workers]
     interrupted = False
     view.start()
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.1)  # a short wait, so Ctrl-C reaches this thread
+        for _ in calls.completed([task(i) for i in range(len(refs))]):
+            pass
     except KeyboardInterrupt:
         interrupted = True
         for column in columns:
             if not column.done:
                 column.fail(compare_view.ERROR, "Interrupted before the answer was complete.", EXIT_INTERRUPTED)
-    finally:
-        for worker in workers:
-            worker.stop()
     view.stop()
     from ..errors import report
 
     for note in dict.fromkeys(notes):
         report(note)
     return columns, interrupted
-
-
-def _sdk_groups(refs: list[ModelRef]) -> list[list[int]]:
-    """Indexes of ``refs`` grouped by the SDK they load, cheapest import first."""
-    from ..providers import registry
-
-    groups: dict[int, list[int]] = {}
-    for index, ref in enumerate(refs):
-        groups.setdefault(registry.sdk_group(ref.provider), []).append(index)
-    return [groups[key] for key in sorted(groups)]
-
-
-def _can_fork() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-class _Pipe:
-    """The sending end shared by a worker's threads (Connection.send is not thread-safe)."""
-
-    def __init__(self, conn: Connection) -> None:
-        import threading
-
-        self.conn, self.lock = conn, threading.Lock()
-
-    def send(self, kind: str, index: int, payload: object) -> None:
-        with self.lock:
-            self.conn.send((kind, index, payload))
-
-
-class _RemoteSink:
-    """The engine Sink inside a worker process: every event goes down the pipe."""
-
-    def __init__(self, index: int, pipe: _Pipe) -> None:
-        self.index, self.pipe = index, pipe
-
-    def begin(self, model: ModelRef) -> None:
-        self.pipe.send("begin", self.index, model)
-
-    def delta(self, text: str) -> None:
-        self.pipe.send("delta", self.index, text)
-
-    def finish(self, answer: Answer) -> None:
-        self.pipe.send("finish", self.index, answer)
-
-    def abort(self, answer: Answer) -> None:
-        self.pipe.send("abort", self.index, answer)
-
-    def fail(self, status: str, message: str, exit_code: int, partial: Answer | None = None) -> None:
-        self.pipe.send("fail", self.index, (status, message, exit_code, partial))
-
-
-class _Worker:
-    """A forked process answering one SDK's models; a relay thread replays its events
-    onto the real columns here, so views never know the difference."""
-
-    def __init__(self, indexes: list[int], columns: list[Column], answer: Callable, notes: list[str]) -> None:
-        import multiprocessing
-        import threading
-
-        context = multiprocessing.get_context("fork")
-        self.receiver, sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=_worker_main, args=(indexes, sender, answer), daemon=True)
-        self.process.start()
-        sender.close()
-        self.columns, self.notes = columns, notes
-        self.relay = threading.Thread(target=self._relay, name="compare-relay", daemon=True)
-
-    def _relay(self) -> None:
-        while True:
-            try:
-                kind, index, payload = self.receiver.recv()
-            except (EOFError, OSError):
-                return
-            if kind == "note":
-                self.notes.append(payload)
-            elif kind == "fail":
-                self.columns[index].fail(*payload)
-            else:
-                getattr(self.columns[index], kind)(payload)
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join(1.0)
-
-
-def _worker_main(indexes: list[int], conn: Connection, answer: Callable) -> None:
-    import signal
-    import threading
-
-    # Ctrl-C is the parent's to handle: it records the interruption and stops this worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    pipe = _Pipe(conn)
-
-    def note(text: str) -> None:
-        pipe.send("note", -1, text)
-
-    threads = [threading.Thread(target=answer, args=(i, _RemoteSink(i, pipe), note), daemon=True) for i in indexes]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        conn.close()
 
 
 def _answer_into(

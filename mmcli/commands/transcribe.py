@@ -102,13 +102,12 @@ def transcribe(
     import sys
 
     from .. import config as config_module
-    from .. import engine, media
+    from .. import media
     from ..errors import UsageError
+    from ..providers.registry import parse_model
     from ..request_options import check_temperature
-    from ..store.cache import cache_key
     from ..transcription import models
     from ..transcription.job import Options
-    from ..transcription.result import Transcript
 
     check_temperature(temperature)  # any provider's range, as compare checks it; then the model's own
     fmt = format_.value
@@ -118,23 +117,13 @@ def transcribe(
     models.check_temperature(ref, temperature)
     if language is not None and not language.strip():
         raise UsageError("The language is empty; give an ISO 639-1 code such as en or de.")
+    # config.toml's fallbacks; those that cannot transcribe are skipped, with a note
+    fallbacks = [parse_model(spec, config) for spec in config.fallback]
     part = media.load(audio, expect="audio")
     options = Options(fmt, language.strip() if language else None, prompt or None, temperature)
-
-    cache = engine.open_cache_or_warn(config) if not no_cache else None
-    try:
-        key = cache_key(options.cache_identity(ref, part))
-        hit = engine.cache_get(cache, key) if cache is not None else None
-        if hit is not None:
-            transcript = Transcript.from_cache(hit)
-        else:
-            stream = not (output or json_output or no_stream)
-            transcript = _transcribe(part, ref, config, options, audio, timeout, stream=stream)
-            if cache is not None and transcript.text:
-                engine.cache_put(cache, key, transcript.to_cache())
-    finally:
-        if cache is not None:
-            cache.close()
+    stream = not (output or json_output or no_stream)
+    transcript = _transcribe(part, ref, config, options, audio, timeout, stream=stream, fallbacks=fallbacks,
+                             use_cache=not no_cache)
 
     if output:
         from ..output_file import write_output
@@ -154,11 +143,11 @@ def transcribe(
 transcribe.__doc__ = (transcribe.__doc__ or "") + "\n" + EXAMPLES
 
 
-def _transcribe(part, ref, config, options, label: str, timeout: float | None, *, stream: bool) -> Transcript:  # type: ignore[no-untyped-def]
+def _transcribe(part, ref, config, options, label: str, timeout: float | None, *, stream: bool, fallbacks, use_cache: bool) -> Transcript:  # type: ignore[no-untyped-def]  # noqa: E501
     import sys
 
     from ..transcription import models
-    from ..transcription.job import Progress, run
+    from ..transcription.job import Progress, transcribe
 
     if timeout is None:
         timeout = max(config.timeout, MIN_TRANSCRIBE_TIMEOUT_S)
@@ -170,7 +159,8 @@ def _transcribe(part, ref, config, options, label: str, timeout: float | None, *
             sys.stdout.flush()
 
     name = "stdin" if label == "-" else label.rsplit("/", 1)[-1]
-    transcript = run(part, ref, config, options, timeout=timeout, progress=Progress(name), on_delta=on_delta)
+    transcript = transcribe(part, ref, config, options, fallbacks=fallbacks, use_cache=use_cache, timeout=timeout,
+                            progress=Progress(name), on_delta=on_delta)
     if transcript.extra.get("streamed"):
         sys.stdout.write("\n")
         sys.stdout.flush()

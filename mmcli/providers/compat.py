@@ -18,6 +18,7 @@ class CompatProvider(OpenAIProvider):
     # Local servers ignore the key, but the SDK insists on having one.
     placeholder_key = "not-needed"
     default_temperature_only = None  # their model names are their own
+    whisper_compatible = True  # a transcription endpoint there is whisper's
 
     def request_body(self, request: Request) -> dict[str, Any]:
         """--schema goes as `response_format` and, for servers that ignore it, in words
@@ -40,3 +41,4 @@ class OllamaProvider(CompatProvider):
     media_limits = media_limits.OLLAMA
     key_variable = None  # type: ignore[assignment]
     placeholder_key = "ollama"
+    transcribes = False  # Ollama has no transcription endpoint

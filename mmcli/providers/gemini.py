@@ -3,12 +3,12 @@ and Vertex AI (`vertex`), which differ only in how the client is built."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from typing import Any
 
-from ..conversation import SCHEMA_OPTION, Message, Part, Request
-from . import media_limits
+from ..conversation import SCHEMA_OPTION, Message, ModelRef, Part, Request
+from . import media_limits, speech
 from .base import (
     BLOCKED,
     ERROR,
@@ -24,12 +24,13 @@ from .base import (
     google_sdk_errors,
     prepare_media,
 )
+from .gemini_common import answer_texts
 
 # google-genai retries with exponential backoff from this first delay (seconds).
 RETRY_INITIAL_DELAY_S = 0.5
 
 
-class GeminiProvider(SdkProvider):
+class GeminiProvider(speech.Transcribing, SdkProvider):
     name = "gemini"
     sdk_module = "google.genai"
     key_variable = "GOOGLE_API_KEY"
@@ -78,12 +79,52 @@ class GeminiProvider(SdkProvider):
         import sys
 
         from ..media.sources import display_name, mb
-        from ..transcription.gemini import upload
+        from .gemini_common import upload
 
         if sys.stderr.isatty():
             print(f"Uploading {display_name(part.source)} ({mb(len(part.data))}) to {self.name}...", file=sys.stderr)
         found = upload(self.client(), part, self.settings.timeout)
         return {"file_uri": found.uri, "mime_type": found.mime_type or part.mime_type}
+
+    # --- speech to text (providers/speech.py; the SDK call in gemini_speech.py) -----------------
+
+    @classmethod
+    def transcription_formats_of(cls, model: str) -> tuple[str, ...]:
+        """Gemini writes timestamped segments as structured output; mmcli formats them."""
+        from .registry import capabilities
+
+        return ("text", "json", "srt", "vtt") if capabilities(ModelRef(cls.name, model)).audio else ()
+
+    @classmethod
+    def transcription_limits_of(cls, model: str) -> speech.SpeechLimits:
+        # Above the inline limit the file API takes the audio whole: no size limit.
+        return speech.SpeechLimits(None, None, "Gemini", upload_above=cls.media_limits.max_request_bytes)
+
+    @classmethod
+    def transcription_streams(cls, model: str, fmt: str) -> bool:
+        return fmt == "text"
+
+    @classmethod
+    def default_transcription_model(cls, fmt: str) -> str | None:
+        return "gemini-2.5-flash"
+
+    def transcribe(
+        self,
+        request: speech.TranscriptionRequest,
+        on_delta: Callable[[str], None] | None = None,
+        on_upload: Callable[[], None] | None = None,
+    ) -> speech.Transcription:
+        from .gemini_speech import transcribe
+
+        return transcribe(self, self.speech_client(), request, on_delta, on_upload)
+
+    def speech_client(self) -> Any:
+        """One client for every piece of a recording (its connections are reused across threads)."""
+        if getattr(self, "_speech_client", None) is None:
+            self._speech_client = self.client()
+        return self._speech_client
+
+    # --- chat -----------------------------------------------------------------------------------
 
     def generation_config(self, request: Request) -> dict[str, Any]:
         config: dict[str, Any] = {}
@@ -133,12 +174,6 @@ class GeminiProvider(SdkProvider):
         yield finish_of(finish_reason, block_reason, resolved_model)
 
 
-def answer_texts(candidate: Any) -> list[str]:
-    """The answer text of a streamed candidate; thought parts are the model's reasoning, not its answer."""
-    parts = (candidate.content.parts if candidate.content else None) or ()
-    return [part.text for part in parts if part.text and not part.thought]
-
-
 def _enum_name(value: Any) -> str:
     return str(getattr(value, "value", value))
 
@@ -185,6 +220,11 @@ class VertexProvider(GeminiProvider):
     name = "vertex"
     media_limits = media_limits.VERTEX
     key_variable = "VERTEX_API_KEY"
+
+    @classmethod
+    def transcription_limits_of(cls, model: str) -> speech.SpeechLimits:
+        # Vertex AI has no file API for mmcli's use: long audio is split to fit inline.
+        return speech.SpeechLimits(cls.media_limits.max_request_bytes, None, "Vertex AI inline")
 
     def client(self) -> Any:
         from google import genai

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
 from ..conversation import SCHEMA_OPTION, Part, Request
-from . import media_limits
+from . import media_limits, speech
 from .base import (
     BLOCKED,
     ERROR,
@@ -35,7 +35,7 @@ from .base import (
 from .thinking import InlineThinking, may_open_thinking_in_template
 
 
-class OpenAIProvider(SdkProvider):
+class OpenAIProvider(speech.Transcribing, SdkProvider):
     name = "openai"
     sdk_module = "openai"
     key_variable = "OPENAI_API_KEY"
@@ -53,6 +53,71 @@ class OpenAIProvider(SdkProvider):
         if cls.default_temperature_only is not None and cls.default_temperature_only.match(model):
             return None
         return cls.temperature_range
+
+    # --- speech to text (providers/speech.py; the SDK call in openai_speech.py) -----------------
+
+    transcription_temperature_range = (0.0, 1.0)
+    # Every model of a whisper-compatible server takes whisper's formats and does not stream.
+    whisper_compatible = False
+    # gpt-4o-transcribe and its siblings refuse audio longer than 1500 s whatever
+    # its size; pieces stay a little below that.
+    gpt_transcribe_max_seconds = 1400.0
+
+    @classmethod
+    def transcription_formats_of(cls, model: str) -> tuple[str, ...]:
+        if not cls.transcribes:
+            return ()
+        if cls.whisper_compatible or "whisper" in model:
+            return speech.FORMATS  # whisper-1 writes every format itself
+        if cls._is_transcriber(model):
+            # gpt-4o-transcribe, gpt-4o-mini-transcribe ...: the SDK documents `json` as
+            # their only response format; mmcli derives `text` from it.
+            return ("text", "json")
+        return ()
+
+    @classmethod
+    def _is_transcriber(cls, model: str) -> bool:
+        from .registry import catalogue
+
+        entry = catalogue()[cls.name]["models"].get(model) or {}
+        return bool(entry.get("transcribe")) or "transcribe" in model
+
+    @classmethod
+    def transcription_refusal_of(cls, model: str) -> str:
+        if cls.transcribes:
+            return f"is a chat model, not a transcription model; use one such as {speech.SUGGESTIONS['text']}"
+        return super().transcription_refusal_of(model)
+
+    @classmethod
+    def transcription_limits_of(cls, model: str) -> speech.SpeechLimits:
+        seconds = None if "whisper" in model else cls.gpt_transcribe_max_seconds
+        return speech.SpeechLimits(media_limits.OPENAI_TRANSCRIPTION_MAX_BYTES, seconds, "the transcription endpoint")
+
+    @classmethod
+    def transcription_streams(cls, model: str, fmt: str) -> bool:
+        return fmt == "text" and not cls.whisper_compatible and "whisper" not in model
+
+    @classmethod
+    def default_transcription_model(cls, fmt: str) -> str | None:
+        return "whisper-1" if fmt in speech.TIMESTAMPED else "gpt-4o-mini-transcribe"
+
+    def transcribe(
+        self,
+        request: speech.TranscriptionRequest,
+        on_delta: Callable[[str], None] | None = None,
+        on_upload: Callable[[], None] | None = None,
+    ) -> speech.Transcription:
+        from .openai_speech import transcribe
+
+        return transcribe(self, self.speech_client(), request, on_delta)
+
+    def speech_client(self) -> Any:
+        """One client for every piece of a recording (its connections are reused across threads)."""
+        if getattr(self, "_speech_client", None) is None:
+            self._speech_client = self.client()
+        return self._speech_client
+
+    # --- chat -----------------------------------------------------------------------------------
 
     def client(self) -> Any:
         return _end_watching_client_class()(

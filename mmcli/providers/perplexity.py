@@ -18,6 +18,7 @@ class PerplexityProvider(OpenAIProvider):
     max_tokens_field = "max_tokens"
     default_base_url = PERPLEXITY_BASE_URL
     default_temperature_only = None  # their model names are their own
+    transcribes = False  # no transcription endpoint
 
     def request_body(self, request):  # type: ignore[no-untyped-def]
         body = super().request_body(request)

@@ -386,15 +386,6 @@ def default_models_with_credentials(config: Config) -> list[ModelRef]:
     ]
 
 
-# Which SDK each provider loads, cheapest import first (compare loads them side by side).
-_SDK_GROUP = {"openai": 0, "perplexity": 0, "ollama": 0, "compat": 0, "gemini": 1, "vertex": 1, "anthropic": 2}
-
-
-def sdk_group(provider: str) -> int:
-    """The SDK ``provider`` loads, as a rank: providers sharing an SDK share a rank, cheaper imports rank lower."""
-    return _SDK_GROUP.get(provider, 0)
-
-
 def keyless_source(provider: str) -> str:
     """Where ``provider``'s default model comes from when no key chose it (`mmcli models default`)."""
     return "a local Ollama server" if provider == "ollama" else f"{provider} credentials"

@@ -23,14 +23,10 @@ from dataclasses import dataclass
 
 from ..conversation import Part
 from ..errors import UsageError
-from ..providers.media_limits import GEMINI, OPENAI_TRANSCRIPTION_MAX_BYTES, VERTEX
 
 MAX_BYTES_ENV = "MMCLI_TRANSCRIBE_MAX_BYTES"
 MAX_SECONDS_ENV = "MMCLI_TRANSCRIBE_MAX_SECONDS"
 
-# gpt-4o-transcribe and its siblings refuse audio longer than 1500 s whatever
-# its size; pieces stay a little below that.
-GPT4O_TRANSCRIBE_MAX_SECONDS = 1400.0
 # Room for container overhead and bitrate wobble when sizing re-encoded pieces.
 _SIZE_MARGIN = 0.9
 _WAV_HEADER_BYTES = 44
@@ -46,42 +42,37 @@ _PAUSE_OF_MEDIAN = 0.25
 
 @dataclass(frozen=True)
 class Limits:
-    """What one request may carry. ``max_bytes`` None: any size (the Gemini file API)."""
+    """What one request may carry. ``max_bytes`` None: any size (the provider uploads
+    audio above ``upload_above`` bytes through its file API)."""
 
     max_bytes: int | None
     max_seconds: float | None
     label: str
+    upload_above: int | None = None
 
 
 def limits_for(provider: str, model: str) -> Limits:
-    """The provider's per-request limits for transcription, after environment overrides."""
-    max_bytes: int | None
-    max_seconds: float | None = None
-    if provider == "gemini":
-        # Above the inline limit the file API takes the audio whole: no size limit.
-        max_bytes, label = None, "Gemini"
-    elif provider == "vertex":
-        max_bytes, label = VERTEX.max_request_bytes, "Vertex AI inline"
-    else:
-        max_bytes, label = OPENAI_TRANSCRIPTION_MAX_BYTES, "the transcription endpoint"
-        if "whisper" not in model:
-            max_seconds = GPT4O_TRANSCRIBE_MAX_SECONDS
+    """The provider's per-request limits for transcription (as it declares them), after
+    environment overrides."""
+    from ..providers import speech
+
+    cls = speech.transcribing_class(provider)
+    if cls is None:
+        raise UsageError(f"{provider}:{model} cannot take audio; transcribe with {speech.SUGGESTIONS['text']}.")
+    declared = cls.transcription_limits_of(model)
+    max_bytes, max_seconds, upload_above = declared.max_bytes, declared.max_seconds, declared.upload_above
     override_bytes = _env_number(MAX_BYTES_ENV)
-    # For Gemini the byte limit decides between inline data and the file API, not splitting.
-    if override_bytes is not None and provider != "gemini":
-        max_bytes = int(override_bytes)
+    if override_bytes is not None:
+        # Where the provider uploads large audio, the byte limit decides between inline data
+        # and the file API, not splitting.
+        if upload_above is not None:
+            upload_above = int(override_bytes)
+        else:
+            max_bytes = int(override_bytes)
     override_seconds = _env_number(MAX_SECONDS_ENV)
     if override_seconds is not None:
         max_seconds = override_seconds
-    return Limits(max_bytes, max_seconds, label)
-
-
-def inline_limit(provider: str) -> int:
-    """Gemini: the largest audio sent inline; larger files go through the file API."""
-    override = _env_number(MAX_BYTES_ENV)
-    if override is not None:
-        return int(override)
-    return int(GEMINI.max_request_bytes or 0) if provider == "gemini" else int(VERTEX.max_request_bytes or 0)
+    return Limits(max_bytes, max_seconds, declared.label, upload_above)
 
 
 def _env_number(name: str) -> float | None:

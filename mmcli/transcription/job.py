@@ -1,29 +1,28 @@
-"""One transcription, start to finish: plan the pieces, transcribe them
-concurrently, join the results in order, and report progress.
-
-Worker threads are daemons, so Ctrl-C ends mmcli at once instead of waiting
-for requests still in flight.
+"""One transcription, start to finish: the response cache and the fallbacks
+(the engine's, as for chat), then for the model that answers: plan the pieces,
+transcribe them concurrently (``concurrency.Calls``), join the results in order,
+and report progress.
 """
 
 from __future__ import annotations
 
-import queue
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..conversation import ModelRef, Part
 from . import chunking
-from .result import PieceResult, Transcript, join
+from .result import PieceResult, Transcript, join, piece_of
+
+if TYPE_CHECKING:
+    from ..providers.speech import TranscriptionRequest
 
 # Requests in flight at once for a long recording.
 WORKERS = 4
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,18 +32,11 @@ class Options:
     prompt: str | None = None
     temperature: float | None = None
 
-    def cache_identity(self, ref: ModelRef, part: Part) -> dict[str, Any]:
-        """Everything that changes the transcript; the audio by its full SHA-256."""
-        return {
-            "task": "transcribe",
-            "provider": ref.provider,
-            "model": ref.name,
-            "audio": {"sha256": part.sha256, "mime_type": part.mime_type},
-            "format": self.format,
-            "language": self.language,
-            "prompt": self.prompt,
-            "temperature": self.temperature,
-        }
+    def request(self, ref: ModelRef, part: Part) -> TranscriptionRequest:
+        """The whole recording as one neutral request (what the cache keys; pieces are cut from it)."""
+        from ..providers.speech import TranscriptionRequest
+
+        return TranscriptionRequest(ref, part, self.format, self.language, self.prompt, self.temperature)
 
 
 class Progress:
@@ -59,7 +51,7 @@ class Progress:
         self._task: Any = None
 
     def start(self, total: int) -> None:
-        self.total = total
+        self.total, self.done = total, 0  # afresh for a fallback model's pieces
         if not sys.stderr.isatty():
             return
         from ..progress import progress_bar
@@ -84,22 +76,78 @@ class Progress:
             self._live = None
 
 
-def run(
+def transcribe(
     part: Part,
     ref: ModelRef,
     config: Config,
     options: Options,
     *,
+    fallbacks: Sequence[ModelRef] = (),
+    use_cache: bool = True,
+    timeout: float | None,
+    progress: Progress,
+    on_delta: Callable[[str], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Transcript:
+    """The transcript of ``part``: from the response cache, else from ``ref``, else from the
+    next of ``fallbacks`` that can write this format, under the same rules as a chat answer
+    (engine.with_fallbacks). A transcript is cached under the model that wrote it."""
+    from .. import engine
+    from . import models
+
+    notify = notify or engine.warn
+    whole = options.request(ref, part)
+    cache = engine.open_cache_or_warn(config, notify) if use_cache else None
+    try:
+        entry = engine.cache_lookup(cache, whole, config, notify)
+        if entry is not None:
+            return Transcript.from_cache(entry)
+
+        def attempt(model: ModelRef) -> Transcript:
+            request = whole if model == ref else _for_fallback(whole, model, notify)
+            transcript = run(request, config, timeout=timeout, progress=progress, on_delta=on_delta)
+            if transcript.text:
+                engine.cache_store(cache, request, config, transcript.to_cache(), notify)
+            return transcript
+
+        return engine.with_fallbacks(
+            ref, fallbacks, attempt, accepts=lambda model: models.check_format(model, options.format), notify=notify
+        )
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _for_fallback(whole: TranscriptionRequest, model: ModelRef, notify: Callable[[str], None]) -> TranscriptionRequest:
+    """The request for a fallback model: a temperature it cannot take is left out, with a note."""
+    from ..errors import UsageError
+    from . import models
+
+    request = replace(whole, model=model)
+    try:
+        models.check_temperature(model, request.temperature)
+    except UsageError:
+        notify(f"Leaving out -t {request.temperature:g} for {model}: it is out of that model's range.")
+        request = replace(request, temperature=None)
+    return request
+
+
+def run(
+    request: TranscriptionRequest,
+    config: Config,
+    *,
     timeout: float | None,
     progress: Progress,
     on_delta: Callable[[str], None] | None = None,
 ) -> Transcript:
-    """Transcribe ``part``; ``on_delta`` gets streamed text when the audio goes in one request."""
+    """Transcribe ``request``'s audio with its model; ``on_delta`` gets streamed text when
+    the audio goes in one request."""
+    from ..concurrency import Calls
     from ..providers import registry
 
+    ref = request.model
     limits = chunking.limits_for(ref.provider, ref.name)
-    provider = registry.get_provider(ref, config, timeout=timeout)
-    client = provider.client()
+    provider: Any = registry.get_provider(ref, config, timeout=timeout)
     started = time.perf_counter()
     first_text: list[float] = []
 
@@ -110,16 +158,21 @@ def run(
         assert on_delta is not None
         on_delta(text)
 
-    with chunking.plan(part, limits) as plan:
+    def uploading() -> None:
+        progress.note(f"Uploading {progress.label} to {ref.provider}")
+
+    with chunking.plan(request.audio, limits) as plan:
         count = len(plan.pieces)
         progress.start(count)
+        calls = Calls(WORKERS, name="mmcli-transcribe")
         try:
 
             def task(piece: chunking.Piece, stream: bool) -> Callable[[], PieceResult]:
                 def work() -> PieceResult:
-                    result = _transcribe_piece(
-                        provider, client, piece.read(), ref, options, streamed if stream else None, progress
-                    )
+                    one = replace(request, audio=piece.read(), upload_above=limits.upload_above)
+                    answer = provider.transcribe(one, streamed if stream else None, uploading)
+                    calls.check()  # cancelled meanwhile (a piece failed, Ctrl-C): count nothing more
+                    result = piece_of(answer)
                     if result.duration_s is None:
                         result.duration_s = piece.duration_s
                     progress.advance()
@@ -129,86 +182,12 @@ def run(
 
             stream = on_delta is not None and count == 1
             tasks = [task(piece, stream) for piece in plan.pieces]
-            results = [tasks[0]()] if count == 1 else run_concurrently(tasks, WORKERS)
+            results = [tasks[0]()] if count == 1 else calls.ordered(tasks)
         finally:
             progress.close()
-        transcript = join(ref, options.format, [(p.offset_s, r) for p, r in zip(plan.pieces, results, strict=True)],
+        transcript = join(ref, request.format, [(p.offset_s, r) for p, r in zip(plan.pieces, results, strict=True)],
                           plan.duration_s)
     transcript.total_s = time.perf_counter() - started
     transcript.ttft_s = first_text[0] if first_text else transcript.total_s
     transcript.extra["streamed"] = bool(first_text)
     return transcript
-
-
-def _transcribe_piece(
-    provider: Any,
-    client: Any,
-    part: Part,
-    ref: ModelRef,
-    options: Options,
-    on_delta: Callable[[str], None] | None,
-    progress: Progress,
-) -> PieceResult:
-    from .. import media
-
-    common = {
-        "model": ref.name,
-        "fmt": options.format,
-        "language": options.language,
-        "prompt": options.prompt,
-        "temperature": options.temperature,
-        "on_delta": on_delta,
-    }
-    if ref.provider in ("gemini", "vertex"):
-        from . import gemini
-
-        part = media.prepare(part, ref.provider)
-        return gemini.transcribe(
-            provider,
-            client,
-            part,
-            inline_limit=chunking.inline_limit(ref.provider),
-            on_upload=lambda: progress.note(f"Uploading {progress.label} to {ref.provider}"),
-            **common,  # type: ignore[arg-type]
-        )
-    from . import openai
-
-    # Whisper-compatible servers take what OpenAI's transcription endpoint takes.
-    part = media.prepare(part, "openai", purpose="transcription")
-    return openai.transcribe(provider, client, part, **common)  # type: ignore[arg-type]
-
-
-def run_concurrently(tasks: Sequence[Callable[[], T]], workers: int) -> list[T]:
-    """Run ``tasks`` on up to ``workers`` daemon threads; results in task order.
-
-    The first failure is raised at once; tasks not yet started are skipped.
-    """
-    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for index in range(len(tasks)):
-        todo.put(index)
-    outcomes: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
-    stop = threading.Event()
-
-    def worker() -> None:
-        while not stop.is_set():
-            try:
-                index = todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                outcomes.put((index, True, tasks[index]()))
-            except BaseException as error:  # handed to the main thread, which raises it
-                outcomes.put((index, False, error))
-
-    for number in range(min(workers, len(tasks))):
-        threading.Thread(target=worker, name=f"mmcli-transcribe-{number}", daemon=True).start()
-    results: list[Any] = [None] * len(tasks)
-    try:
-        for _ in range(len(tasks)):
-            index, ok, value = outcomes.get()
-            if not ok:
-                raise value
-            results[index] = value
-    finally:
-        stop.set()
-    return results

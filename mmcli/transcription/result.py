@@ -1,7 +1,8 @@
 """What a transcription produces: one result per piece of audio, and the whole
 transcript they join into, in the format the user asked for.
 
-Provider modules turn their responses into ``PieceResult``; ``join`` puts the
+Providers answer each request with a neutral ``providers.speech.Transcription``
+(``piece_of`` reads its segments or subtitles into cues); ``join`` puts the
 pieces back together in recording order, shifting timestamps by each piece's
 offset and numbering subtitle cues afresh.
 """
@@ -11,10 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..conversation import ModelRef
-from .subtitles import Cue, format_srt, format_vtt, shift
+from .subtitles import Cue, cues_from_segments, format_srt, format_vtt, parse_srt, parse_vtt, shift
+
+if TYPE_CHECKING:
+    from ..providers.speech import Transcription
 
 
 @dataclass
@@ -29,6 +33,28 @@ class PieceResult:
     input_tokens: int | None = None
     output_tokens: int | None = None
     billed_seconds: float | None = None
+
+
+def piece_of(answer: Transcription) -> PieceResult:
+    """One provider answer as a piece: its segments or its subtitle document read into cues."""
+    cues: list[Cue] | None = None
+    text = answer.text
+    if answer.subtitles is not None:
+        kind, document = answer.subtitles
+        cues = parse_srt(document) if kind == "srt" else parse_vtt(document)
+        text = " ".join(c.text.replace("\n", " ") for c in cues)
+    elif answer.segments is not None:
+        cues = cues_from_segments(answer.segments)
+    return PieceResult(
+        text=text,
+        cues=cues,
+        verbose=answer.verbose,
+        language=answer.language,
+        duration_s=answer.duration_s,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
+        billed_seconds=answer.billed_seconds,
+    )
 
 
 @dataclass

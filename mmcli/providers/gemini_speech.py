@@ -1,27 +1,24 @@
-"""Transcription with Gemini (Developer API and Vertex AI) through google-genai.
+"""Speech to text with Gemini (Developer API and Vertex AI) through google-genai:
+``GeminiProvider.transcribe``.
 
 A generate-content request with the audio part and an instruction. Plain
 text streams; timestamped formats (json, srt, vtt) ask for structured output
 (segments with start, end and text, by ``response_schema``) and mmcli writes
-the subtitle files from it. Audio above the inline request limit goes
-through the SDK's file API (``client.files.upload``) on the Developer API.
-The SDK is imported here, on first use.
+the subtitle files from them. Audio above the inline request limit goes
+through the file API (``gemini_common``) on the Developer API. The SDK is
+imported here, on the first call.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
-from ..conversation import Part
 from ..errors import ProviderError, StreamInterrupted
-from ..providers.base import StreamProgress, google_sdk_errors
-from ..providers.gemini import answer_texts
-from .result import PieceResult
-from .subtitles import cues_from_segments
+from .base import StreamProgress, google_sdk_errors
+from .gemini_common import answer_texts
+from .speech import Transcription, TranscriptionRequest
 
 _INSTRUCTION = (
     "Transcribe the speech in this audio verbatim, in the language it is spoken in; do not translate, "
@@ -56,10 +53,6 @@ _SEGMENT_SCHEMA: dict[str, Any] = {
     "property_ordering": ["language", "segments"],
 }
 
-# Seconds between polls while the file API processes an upload, and the most to wait.
-_POLL_S = 1.0
-_MAX_PROCESSING_S = 600.0
-
 
 def instruction(fmt: str, language: str | None, prompt: str | None) -> str:
     text = _INSTRUCTION + (_PLAIN if fmt == "text" else _SEGMENTED)
@@ -73,22 +66,20 @@ def instruction(fmt: str, language: str | None, prompt: str | None) -> str:
 def transcribe(
     provider: Any,
     client: Any,
-    part: Part,
-    *,
-    model: str,
-    fmt: str,
-    language: str | None,
-    prompt: str | None,
-    temperature: float | None,
-    inline_limit: int,
+    request: TranscriptionRequest,
     on_delta: Callable[[str], None] | None = None,
     on_upload: Callable[[], None] | None = None,
-) -> PieceResult:
+) -> Transcription:
     from google.genai import types
 
+    from .. import media
+    from .gemini_common import forget, upload
+
+    part = media.prepare(request.audio, provider.name)
+    model, fmt = request.model.name, request.format
     config: dict[str, Any] = {}
-    if temperature is not None:
-        config["temperature"] = temperature
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
     if "2.5-flash" in model:
         # Transcribing needs no reasoning; thinking would only add latency and cost.
         config["thinking_config"] = types.ThinkingConfig(thinking_budget=0)
@@ -99,7 +90,7 @@ def transcribe(
     uploaded = None
     with google_sdk_errors(provider.name, provider.settings, provider.key_variable, progress):
         try:
-            if len(part.data) > inline_limit and provider.name == "gemini":
+            if request.upload_above is not None and len(part.data) > request.upload_above:
                 if on_upload is not None:
                     on_upload()
                 uploaded = upload(client, part, provider.settings.timeout)
@@ -107,45 +98,14 @@ def transcribe(
             else:
                 audio = types.Part.from_bytes(data=part.data, mime_type=part.mime_type)
             contents = [types.Content(role="user", parts=[audio, types.Part.from_text(text=instruction(
-                fmt, language, prompt))])]
+                fmt, request.language, request.prompt))])]
             if fmt == "text":
                 return _streamed(client, provider.name, model, contents, config, on_delta, progress)
             response = client.models.generate_content(model=model, contents=contents, config=config)
             return _segmented(response, provider.name)
         finally:
             if uploaded is not None:
-                _forget(client, uploaded)
-
-
-def upload(client: Any, part: Part, timeout: float) -> Any:
-    """The audio (or video) through the file API, once it is ready to be used."""
-    name = part.source.rsplit("/", 1)[-1] if part.source not in ("", "-") else "stdin"
-    uploaded = client.files.upload(
-        file=io.BytesIO(part.data), config={"mime_type": part.mime_type, "display_name": name[:100] or "audio"}
-    )
-    deadline = time.monotonic() + max(timeout, _MAX_PROCESSING_S)
-    while _state(uploaded) == "PROCESSING" and time.monotonic() < deadline:
-        time.sleep(_POLL_S)
-        uploaded = client.files.get(name=uploaded.name)
-    state = _state(uploaded)
-    if state == "FAILED":
-        raise ProviderError(f"gemini could not process the uploaded {part.kind}; check that the file plays.")
-    if state == "PROCESSING":
-        raise ProviderError(f"gemini was still processing the uploaded {part.kind} after 10 minutes; try again later.")
-    return uploaded
-
-
-def _state(file: Any) -> str:
-    state = getattr(file, "state", None)
-    return str(getattr(state, "value", state) or "ACTIVE")
-
-
-def _forget(client: Any, uploaded: Any) -> None:
-    """Delete the upload; it would expire in 48 hours anyway, so a failure here is no error."""
-    try:
-        client.files.delete(name=uploaded.name)
-    except Exception:
-        pass
+                forget(client, uploaded)
 
 
 def _streamed(
@@ -156,9 +116,9 @@ def _streamed(
     config: dict[str, Any],
     on_delta: Callable[[str], None] | None,
     progress: StreamProgress,
-) -> PieceResult:
+) -> Transcription:
     pieces: list[str] = []
-    result = PieceResult(text="")
+    result = Transcription(text="")
     finish = None
     for chunk in client.models.generate_content_stream(model=model, contents=contents, config=config):
         _add_usage(result, chunk.usage_metadata)
@@ -177,7 +137,7 @@ def _streamed(
     return result
 
 
-def _segmented(response: Any, provider: str) -> PieceResult:
+def _segmented(response: Any, provider: str) -> Transcription:
     candidates = response.candidates or []
     finish = candidates[0].finish_reason if candidates else None
     _check_finish(str(getattr(finish, "value", finish)) if finish is not None else None, provider)
@@ -189,11 +149,12 @@ def _segmented(response: Any, provider: str) -> PieceResult:
     segments = data.get("segments") if isinstance(data, dict) else data
     if not isinstance(segments, list):
         raise ProviderError(f"{provider} answered without transcript segments; try again.")
-    cues = cues_from_segments([s for s in segments if isinstance(s, dict)])
     language = data.get("language") if isinstance(data, dict) else None
-    result = PieceResult(
-        text=" ".join(c.text for c in cues),
-        cues=cues,
+    segments = [s for s in segments if isinstance(s, dict)]
+    spoken = (str(s.get("text") or "").strip() for s in segments)
+    result = Transcription(
+        text=" ".join(text for text in spoken if text),
+        segments=segments,
         language=language if isinstance(language, str) and language else None,
     )
     _add_usage(result, response.usage_metadata)
@@ -208,7 +169,7 @@ def _check_finish(finish: str | None, provider: str) -> None:
         )
 
 
-def _add_usage(result: PieceResult, meta: Any) -> None:
+def _add_usage(result: Transcription, meta: Any) -> None:
     if meta is None:
         return
     if meta.prompt_token_count is not None:

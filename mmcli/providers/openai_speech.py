@@ -1,10 +1,10 @@
-"""Transcription through OpenAI's `client.audio.transcriptions.create`
-(also any OpenAI-compatible server with a whisper-style endpoint).
+"""Speech to text through OpenAI's `client.audio.transcriptions.create` (also any
+OpenAI-compatible server with a whisper-style endpoint): ``OpenAIProvider.transcribe``.
 
 whisper-1 writes every format itself (text, srt, vtt, verbose_json; mmcli's
 `json` is built from verbose_json, for its segment timestamps). The
 gpt-4o*-transcribe family answers in JSON only, and streams its text as
-`transcript.text.delta` events. The SDK is imported here, on first use.
+`transcript.text.delta` events. The SDK is imported here, on the first call.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..conversation import Part
-from ..providers.base import StreamProgress, stainless_sdk_errors
-from .result import PieceResult
-from .subtitles import cues_from_segments, parse_srt, parse_vtt
+from .base import StreamProgress, stainless_sdk_errors
+from .speech import Transcription, TranscriptionRequest
 
 # mmcli format -> the response_format whisper is asked for.
 _WHISPER_RESPONSE_FORMAT = {
@@ -39,32 +38,28 @@ def upload_name(part: Part) -> str:
 
 
 def transcribe(
-    provider: Any,
-    client: Any,
-    part: Part,
-    *,
-    model: str,
-    fmt: str,
-    language: str | None,
-    prompt: str | None,
-    temperature: float | None,
-    on_delta: Callable[[str], None] | None = None,
-) -> PieceResult:
+    provider: Any, client: Any, request: TranscriptionRequest, on_delta: Callable[[str], None] | None = None
+) -> Transcription:
     """One request; ``on_delta`` (gpt-4o*-transcribe, text) receives the text as it streams."""
     import openai
 
-    whisper_like = provider.name == "compat" or "whisper" in model
+    from .. import media
+
+    # Whisper-compatible servers take what OpenAI's transcription endpoint takes.
+    part = media.prepare(request.audio, "openai", purpose="transcription")
+    model = request.model.name
+    whisper_like = provider.whisper_compatible or "whisper" in model
     params: dict[str, Any] = {
         "model": model,
         "file": (upload_name(part), part.data, part.mime_type),
-        "response_format": _WHISPER_RESPONSE_FORMAT[fmt] if whisper_like else "json",
+        "response_format": _WHISPER_RESPONSE_FORMAT[request.format] if whisper_like else "json",
     }
-    if language:
-        params["language"] = language
-    if prompt:
-        params["prompt"] = prompt
-    if temperature is not None:
-        params["temperature"] = temperature
+    if request.language:
+        params["language"] = request.language
+    if request.prompt:
+        params["prompt"] = request.prompt
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
     if "diarize" in model:
         params["chunking_strategy"] = "auto"  # required by the diarizing model beyond 30 s
     progress = StreamProgress()
@@ -75,9 +70,9 @@ def transcribe(
     return _result(response, params["response_format"])
 
 
-def _streamed(events: Any, on_delta: Callable[[str], None], progress: StreamProgress) -> PieceResult:
+def _streamed(events: Any, on_delta: Callable[[str], None], progress: StreamProgress) -> Transcription:
     pieces: list[str] = []
-    result = PieceResult(text="")
+    result = Transcription(text="")
     for event in events:
         kind = getattr(event, "type", "")
         if kind == "transcript.text.delta":
@@ -92,25 +87,24 @@ def _streamed(events: Any, on_delta: Callable[[str], None], progress: StreamProg
     return result
 
 
-def _result(response: Any, response_format: str) -> PieceResult:
+def _result(response: Any, response_format: str) -> Transcription:
     if response_format in ("text", "srt", "vtt"):
         body = response if isinstance(response, str) else str(response)
         if response_format == "text":
-            return PieceResult(text=body.strip())
-        cues = parse_srt(body) if response_format == "srt" else parse_vtt(body)
-        return PieceResult(text=" ".join(c.text.replace("\n", " ") for c in cues), cues=cues)
+            return Transcription(text=body.strip())
+        return Transcription(text="", subtitles=(response_format, body))
     data = response.model_dump(exclude_unset=True) if hasattr(response, "model_dump") else dict(response)
-    result = PieceResult(text=str(data.get("text") or "").strip(), language=data.get("language"))
+    result = Transcription(text=str(data.get("text") or "").strip(), language=data.get("language"))
     if response_format == "verbose_json":
         result.verbose = data
-        result.cues = cues_from_segments(data.get("segments") or [])
+        result.segments = list(data.get("segments") or [])
         if isinstance(data.get("duration"), (int, float)):
             result.duration_s = float(data["duration"])
     _add_usage(result, getattr(response, "usage", None))
     return result
 
 
-def _add_usage(result: PieceResult, usage: Any) -> None:
+def _add_usage(result: Transcription, usage: Any) -> None:
     if usage is None:
         return
     kind = getattr(usage, "type", None)
