@@ -60,7 +60,9 @@ class Progress:
 
     def start(self, total: int) -> None:
         self.total = total
-        if not sys.stderr.isatty():
+        from .. import terminal
+
+        if not terminal.current().stderr_isatty:
             return
         from ..progress import progress_bar
 
