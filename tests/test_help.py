@@ -12,6 +12,8 @@ from tests.fakes import Reply
 from tests.test_compare import plain_screen, pty_env
 from tests.test_transcribe import write_wav
 
+pytestmark = pytest.mark.in_pytest
+
 COMMANDS = [
     [],
     ["chat"],

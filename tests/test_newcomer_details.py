@@ -11,6 +11,8 @@ import pytest
 from tests.fakes import Reply
 from tests.test_compare import plain_screen, pty_env, table_rows
 
+pytestmark = pytest.mark.in_pytest
+
 
 def test_sessions_show_keeps_every_line_of_a_message(run_mmcli, spawn_mmcli, mmcli_env, fake_openai):
     fake_openai.queue(Reply(text="Answer line one\nAnswer line two\n\n```\ncode  stays\n```"))

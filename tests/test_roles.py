@@ -8,7 +8,11 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fakes import Reply
+
+pytestmark = pytest.mark.in_pytest
 
 
 def role_file(env: dict[str, str], name: str, text: str) -> Path:

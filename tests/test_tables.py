@@ -6,7 +6,11 @@ from __future__ import annotations
 import datetime
 import json
 
+import pytest
+
 from tests.test_compare import plain_screen, pty_env
+
+pytestmark = pytest.mark.in_pytest
 
 LONG_NAME = "a-rather-long-session-name-about-planning-the-whole-trip-to-japan-in-2027"
 

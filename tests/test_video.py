@@ -17,6 +17,8 @@ from PIL import Image
 from tests.fakes.transcription import file_store
 from tests.media_samples import video_file
 
+pytestmark = pytest.mark.in_pytest
+
 
 @pytest.fixture
 def clip(mmcli_cwd: Path) -> Path:
