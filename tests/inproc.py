@@ -41,8 +41,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-# Module-level state mmcli keeps for the life of a process (besides functools caches, which
-# are all cleared): (module, attribute, value at a process's start).
+# Module-level state mmcli (and a library it uses) keeps for the life of a process (besides
+# mmcli's functools caches, which are all cleared): (module, attribute, value at a process's start).
 _PER_PROCESS: list[tuple[str, str, Callable[[], Any]]] = [
     ("mmcli.config", "DOTENV_NAMES", set),
     ("mmcli.stored_keys", "_merged", lambda: False),
@@ -51,6 +51,7 @@ _PER_PROCESS: list[tuple[str, str, Callable[[], Any]]] = [
     ("mmcli.worker.client", "_started_here", lambda: False),
     ("mmcli.media.video", "_frames_cache", dict),
     ("mmcli.media.images", "_quieted", lambda: False),  # its warning filters go with catch_warnings
+    ("keyring.core", "_keyring_backend", lambda: None),  # chosen once from PYTHON_KEYRING_BACKEND
 ]
 _SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE", "SIGALRM")
             if hasattr(signal, name)]

@@ -22,7 +22,7 @@ GEMINI_THOUGHTS = (
 )
 
 # The answer-fidelity and signal paths are checked in-process here; test_worker re-runs some through the worker.
-pytestmark = pytest.mark.in_process
+pytestmark = [pytest.mark.in_process, pytest.mark.in_pytest]
 
 
 def _chat(run_mmcli, env, *args: str, **kwargs):  # type: ignore[no-untyped-def]

@@ -8,9 +8,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.fakes import Reply
 from tests.fakes.page_server import page_server
 from tests.test_multimodal import PDF, write
+
+pytestmark = pytest.mark.in_pytest
 
 
 def framed(source: str, text: str) -> str:

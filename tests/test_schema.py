@@ -10,6 +10,8 @@ import pytest
 
 from tests.fakes import Reply
 
+pytestmark = pytest.mark.in_pytest
+
 FIELDS = "merchant, date, total float"
 FIELDS_SCHEMA = {
     "type": "object",
