@@ -141,6 +141,7 @@ def _process_state(env: Mapping[str, str], cwd: str | os.PathLike[str]) -> Itera
         os.chdir(cwd)
         _forget_per_process_state()
         with warnings.catch_warnings():
+            _warn_as_a_process_does()
             yield
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved_streams
@@ -157,6 +158,33 @@ def _process_state(env: Mapping[str, str], cwd: str | os.PathLike[str]) -> Itera
         if gc_enabled:
             gc.enable()
         _forget_per_process_state()
+
+
+# A fresh interpreter's warning filters (python -W and PYTHONWARNINGS aside).
+_STARTUP_FILTERS = [
+    ("default", None, DeprecationWarning, "__main__", 0),
+    ("ignore", None, DeprecationWarning, None, 0),
+    ("ignore", None, PendingDeprecationWarning, None, 0),
+    ("ignore", None, ImportWarning, None, 0),
+    ("ignore", None, ResourceWarning, None, 0),
+]
+
+
+def _warn_as_a_process_does() -> None:
+    """Warnings printed on stderr under a fresh interpreter's filters, not recorded by pytest: a
+    warning a user would see must break a test that wants one sentence on stderr."""
+    warnings.filters[:] = _STARTUP_FILTERS
+    warnings._filters_mutated()  # type: ignore[attr-defined]
+    warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+    warnings._showwarnmsg_impl = _print_warning  # type: ignore[attr-defined]
+
+
+def _print_warning(message: warnings.WarningMessage) -> None:
+    # What warnings._showwarnmsg_impl does; pytest's recording has replaced it by now.
+    stream = message.file or sys.stderr
+    if stream is not None:
+        with _quietly():
+            stream.write(warnings._formatwarnmsg(message))  # type: ignore[attr-defined]
 
 
 def _exit_code_of(main: Callable[[], None]) -> int:
