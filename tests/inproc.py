@@ -277,3 +277,16 @@ def _quietly() -> Iterator[None]:
     except (OSError, ValueError):
         pass
 
+
+
+def pty(*, columns: int, lines: int) -> dict[str, Any]:
+    """``run_mmcli_inproc``'s keywords for a run in a pty of that size (``spawn_mmcli``'s
+    ``dimensions=(lines, columns)``): stdin, stdout and stderr are all the terminal."""
+    return {"stdin_isatty": True, "stdout_isatty": True, "stderr_isatty": True, "size": (columns, lines)}
+
+
+def without_ansi(text: str) -> str:
+    """The text without ANSI control sequences (as tests/test_compare.py's plain_screen reads a pty)."""
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
