@@ -157,6 +157,8 @@ def _process_state(env: Mapping[str, str], cwd: str | os.PathLike[str]) -> Itera
         gc.unfreeze()  # mmcli's main() freezes every object alive to skip the exit-time collections
         if gc_enabled:
             gc.enable()
+        else:
+            gc.disable()
         _forget_per_process_state()
 
 
