@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from typer import _click  # Typer's vendored Click (typer 0.26-0.28 all vendor it)
+from typer._click import formatting
 from typer._click.exceptions import UsageError
 from typer._click.types import FloatParamType, IntParamType
 from typer.core import TyperCommand, TyperGroup, TyperOption
@@ -97,8 +98,23 @@ def _quote_hint(error: UsageError, ctx: _click.Context) -> UsageError:
     return UsageError(f"{message}. Quote a prompt of several words: {ctx.command_path} {quoted}", ctx=ctx)
 
 
+class TerminalContext(_click.Context):
+    """Help and usage laid out for the run's terminal (``terminal.current()``), by Click's own
+    rule: COLUMNS, else stdout's terminal, less two columns, at least 50."""
+
+    def make_formatter(self) -> _click.HelpFormatter:
+        if self.terminal_width is not None or formatting.FORCED_WIDTH is not None:
+            return super().make_formatter()
+        from . import terminal
+
+        width = max(min(terminal.current().columns(), self.max_content_width or 80) - 2, 50)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
 class MmcliCommand(TyperCommand):
     """A command whose help follows the rules in this module's docstring."""
+
+    context_class = TerminalContext
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -122,6 +138,8 @@ class MmcliCommand(TyperCommand):
 
 class MmcliGroup(TyperGroup):
     """A group (the root app, `sessions`, `cache`) with the same help rules."""
+
+    context_class = TerminalContext
 
     def format_help_text(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         _format_help_text(self, ctx, formatter)

@@ -14,7 +14,6 @@ replaces it.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,10 +50,9 @@ class LiveRegion:
         """The terminal's own width. It differs from the console's when COLUMNS says otherwise or
         the terminal was just resized; the terminal then wraps lines, and the rows must be counted
         as it shows them."""
-        try:
-            return os.get_terminal_size(self.console.file.fileno()).columns or self.console.size.width
-        except (AttributeError, OSError, ValueError):
-            return self.console.size.width
+        from . import terminal
+
+        return terminal.current().screen_columns(self.console.file) or self.console.size.width
 
     def update(self, committed: list[Line], live: list[Line]) -> None:
         """Print ``committed`` for good where the region was, then draw ``live`` below it."""

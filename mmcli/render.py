@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+from . import terminal
 from .live_region import LiveRegion
 
 # markdown and markdown_of_tokens live with the streaming renderer, which parses with the same parser.
@@ -257,7 +257,7 @@ class PipeSink:
     """Raw text, flushed per delta, for pipes and files."""
 
     def __init__(self, stream: IO[str] | None = None) -> None:
-        self.stream = stream or sys.stdout
+        self.stream = stream or terminal.current().stdout
         self._last = ""
 
     def begin(self, model: ModelRef) -> None:
@@ -310,19 +310,15 @@ class BufferedSink:
 
 
 def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
+    return terminal.current().stdout_isatty
 
 
 def terminal_console() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False)
+    return terminal.current().console()
 
 
 def stderr_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
+    return terminal.current().console(stderr=True)
 
 
 def make_sink(*, stream: bool = True) -> TerminalSink | PipeSink | BufferedSink:

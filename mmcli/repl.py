@@ -318,7 +318,9 @@ class Repl:
 
     def setup_line_editing(self) -> None:
         """prompt_toolkit line editing, when both ends are a terminal (imported only now: it is slow)."""
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from . import terminal
+
+        if not (terminal.current().stdin_isatty and terminal.current().stdout_isatty):
             return
         from .repl_input import LineReader, ReplCompleter
 

@@ -14,7 +14,9 @@ _READ_CHUNK = 1024 * 1024
 
 def stdin_is_piped() -> bool:
     # No stdin at all (a closed descriptor under some CI runners) counts as nothing piped.
-    return sys.stdin is not None and not sys.stdin.isatty()
+    from . import terminal
+
+    return sys.stdin is not None and not terminal.current().stdin_isatty
 
 
 def read_piped_text() -> str:

@@ -5,13 +5,14 @@ and `grep` see whole values. On a terminal the commands print Rich tables instea
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
+
+from . import terminal
 
 
 def records_wanted() -> bool:
     """True when stdout is not a terminal: print records, not a drawn table."""
-    return not sys.stdout.isatty()
+    return not terminal.current().stdout_isatty
 
 
 def _field(value: object) -> str:
@@ -21,5 +22,6 @@ def _field(value: object) -> str:
 
 
 def print_records(rows: Iterable[Iterable[object]]) -> None:
-    sys.stdout.write("".join("\t".join(_field(v) for v in row) + "\n" for row in rows))
-    sys.stdout.flush()
+    stdout = terminal.current().stdout
+    stdout.write("".join("\t".join(_field(v) for v in row) + "\n" for row in rows))
+    stdout.flush()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pexpect
 import pytest
@@ -153,10 +154,52 @@ def mmcli_cwd(tmp_path: Path) -> Path:
 RunMmcli = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
-@pytest.fixture
-def run_mmcli(mmcli_cwd: Path) -> RunMmcli:
-    """``run(args, env, input=None, timeout=60, cwd=None)``: mmcli as a subprocess, pipes on all ends."""
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "in_pytest: run_mmcli runs mmcli inside the pytest process (run_mmcli_inproc), not as a subprocess"
+    )
 
+
+@pytest.fixture
+def run_mmcli(request: pytest.FixtureRequest, mmcli_cwd: Path) -> RunMmcli:
+    """``run(args, env, input=None, timeout=60, cwd=None)``: mmcli as a subprocess, pipes on all ends;
+    in this process instead (``run_mmcli_inproc``, same result) for tests marked ``in_pytest``."""
+    if request.node.get_closest_marker("in_pytest"):
+        return _inproc_runner(mmcli_cwd)
+    return _subprocess_runner(mmcli_cwd)
+
+
+@pytest.fixture
+def run_mmcli_subprocess(mmcli_cwd: Path) -> RunMmcli:
+    """mmcli as a subprocess whatever the test's marks: signals, a closed stdout, descriptor 0."""
+    return _subprocess_runner(mmcli_cwd)
+
+
+@pytest.fixture
+def run_mmcli_inproc(mmcli_cwd: Path) -> RunMmcli:
+    """``run(args, env, input=None, timeout=60, cwd=None, stdin_isatty=False, stdout_isatty=False,
+    stderr_isatty=False, size=None)``: mmcli inside this process (tests/inproc.py), with the
+    terminal the test describes; the same CompletedProcess as ``run_mmcli``."""
+    return _inproc_runner(mmcli_cwd)
+
+
+def _inproc_runner(mmcli_cwd: Path) -> RunMmcli:
+    from tests.inproc import run_inproc
+
+    def run(
+        args: list[str],
+        env: dict[str, str],
+        input: str | bytes | None = None,  # noqa: A002 - mirrors subprocess.run
+        timeout: float = 60,
+        cwd: str | os.PathLike[str] | None = None,
+        **terminal: Any,
+    ) -> subprocess.CompletedProcess[str]:
+        return run_inproc(args, env, input=input, timeout=timeout, cwd=cwd or mmcli_cwd, **terminal)
+
+    return run
+
+
+def _subprocess_runner(mmcli_cwd: Path) -> RunMmcli:
     def run(
         args: list[str],
         env: dict[str, str],

@@ -17,6 +17,8 @@ import pytest
 from tests.fakes import Reply
 from tests.test_multimodal import base64_image, data_url_image, image_bytes, write
 
+pytestmark = pytest.mark.in_pytest
+
 JSON_KEYS = {
     "model", "provider", "answer", "input_tokens", "output_tokens", "ttft_s", "total_s",
     "cost_usd", "cached", "citations", "session", "path", "error", "finish_reason",

@@ -17,6 +17,8 @@ from tests.bad_inputs.cases import CASES, Case
 from tests.bad_inputs.files import make_all
 from tests.test_chat import write_config
 
+pytestmark = pytest.mark.in_pytest
+
 SEED_KEY = "0" * 64
 
 

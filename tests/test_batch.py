@@ -24,6 +24,8 @@ from tests.fakes.gemini_batch import FakeGeminiBatch, decode_base64
 from tests.fakes.openai_batch import FakeOpenAIBatch
 from tests.test_multimodal import image_bytes, write
 
+pytestmark = pytest.mark.in_pytest
+
 RESULT_KEYS = [
     "id", "model", "provider", "answer", "input_tokens", "output_tokens", "ttft_s", "total_s", "cost_usd",
     "cached", "citations", "session", "finish_reason", "error",

@@ -11,6 +11,8 @@ import pytest
 from tests.fakes import Reply
 from tests.test_chat import write_config
 
+pytestmark = pytest.mark.in_pytest
+
 SDK_MODULES = ("openai", "anthropic", "google.genai")
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from tests.fakes import Reply
 
+pytestmark = pytest.mark.in_pytest
+
 ANSI = "\x1b["
 
 

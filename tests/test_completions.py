@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "completions"))
 import generate  # noqa: E402
 
+pytestmark = pytest.mark.in_pytest
+
 
 @pytest.mark.parametrize("shell", sorted(generate.SHELLS))
 def test_shipped_script_matches_the_app(shell: str) -> None:

@@ -22,7 +22,7 @@ GEMINI_THOUGHTS = (
 )
 
 # The answer-fidelity and signal paths are checked in-process here; test_worker re-runs some through the worker.
-pytestmark = pytest.mark.in_process
+pytestmark = [pytest.mark.in_process, pytest.mark.in_pytest]
 
 
 def _chat(run_mmcli, env, *args: str, **kwargs):  # type: ignore[no-untyped-def]
@@ -323,8 +323,11 @@ def test_sessions_show_and_export_mark_each_ending(run_mmcli, mmcli_env, fake_op
     assert endings == ["length", "refusal"]
 
 
-def test_compare_leaves_out_a_temperature_one_column_cannot_take(run_mmcli, mmcli_env, fake_openai, fake_anthropic):
-    done = run_mmcli(
+def test_compare_leaves_out_a_temperature_one_column_cannot_take(
+    run_mmcli_subprocess, mmcli_env, fake_openai, fake_anthropic
+):
+    # compare forks: a process of its own, not the pytest process
+    done = run_mmcli_subprocess(
         ["compare", "-m", "gpt-4o-mini", "-m", "claude-haiku-4-5", "-t", "1.5", "--json", "--no-cache", "Hi"],
         mmcli_env,
     )

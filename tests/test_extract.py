@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.fakes import Reply
+
+pytestmark = pytest.mark.in_pytest
 
 ANSWER = (
     "Here is the filter:\n\n"

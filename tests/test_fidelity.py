@@ -17,7 +17,7 @@ import pytest
 from tests.fakes import FakeOpenAI, Reply
 
 # The answer-fidelity and signal paths are checked in-process here; test_worker re-runs some through the worker.
-pytestmark = pytest.mark.in_process
+pytestmark = [pytest.mark.in_process, pytest.mark.in_pytest]
 
 
 def _stored_texts(env: dict[str, str]) -> list[str]:

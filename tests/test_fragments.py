@@ -8,9 +8,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.fakes import Reply
 from tests.fakes.page_server import page_server
 from tests.test_multimodal import PDF, write
+
+pytestmark = pytest.mark.in_pytest
 
 
 def framed(source: str, text: str) -> str:
@@ -119,7 +123,9 @@ def test_fragment_from_stdin_and_in_the_cache_key(run_mmcli, mmcli_env, fake_ope
     assert other.stdout == "Two.\n" and len(fake_openai.generation_requests) == 2
 
 
-def test_analyze_image_and_compare_take_fragments(run_mmcli, mmcli_env, fake_openai, fake_anthropic, tmp_path):
+def test_analyze_image_and_compare_take_fragments(
+    run_mmcli, run_mmcli_subprocess, mmcli_env, fake_openai, fake_anthropic, tmp_path
+):
     from tests.fakes.media_server import png_bytes
 
     notes = write(tmp_path, "plan.md", b"Expect a green square.\n")
@@ -133,8 +139,9 @@ def test_analyze_image_and_compare_take_fragments(run_mmcli, mmcli_env, fake_ope
 
     fake_openai.queue(Reply(text="A."))
     fake_anthropic.queue(Reply(text="B."))
-    done = run_mmcli(["compare", "-f", notes, "Short?", "-m", "gpt-4o-mini", "-m", "claude-haiku-4-5", "--json"],
-                     mmcli_env)
+    # compare forks: a process of its own, not the pytest process
+    done = run_mmcli_subprocess(
+        ["compare", "-f", notes, "Short?", "-m", "gpt-4o-mini", "-m", "claude-haiku-4-5", "--json"], mmcli_env)
     assert done.returncode == 0, done.stderr
     expected = framed(notes, "Expect a green square.") + "Short?"
     assert fake_openai.generation_requests[-1].json["messages"][0]["content"] == expected

@@ -9,8 +9,11 @@ import re
 import pytest
 
 from tests.fakes import Reply
-from tests.test_compare import plain_screen, pty_env
+from tests.inproc import pty, without_ansi
+from tests.test_compare import pty_env
 from tests.test_transcribe import write_wav
+
+pytestmark = pytest.mark.in_pytest
 
 COMMANDS = [
     [],
@@ -57,10 +60,10 @@ def help_lines(screen: str) -> list[str]:
     return [line.rstrip() for line in screen.replace("\r\n", "\n").split("\n")]
 
 
-def test_help_uses_the_terminals_width(spawn_mmcli, mmcli_env):
-    child = spawn_mmcli(["compare", "--help"], pty_env(mmcli_env), dimensions=(50, 120))
-    lines = help_lines(plain_screen(child))
-    assert child.exitstatus == 0
+def test_help_uses_the_terminals_width(run_mmcli_inproc, mmcli_env):
+    done = run_mmcli_inproc(["compare", "--help"], pty_env(mmcli_env), **pty(columns=120, lines=50))
+    lines = help_lines(without_ansi(done.stdout))
+    assert done.returncode == 0
     # An 80-column layout would have wrapped this sentence and the example.
     assert any(line.strip() == LONG_EXAMPLE for line in lines), lines
     description = "Send one prompt to several models at once and show their answers side by side."

@@ -13,6 +13,8 @@ import pytest
 
 from tests.fakes import Reply
 
+pytestmark = pytest.mark.in_pytest
+
 STORED = "stored-key-Qz81xLm02vT"  # not key-shaped: only value-based redaction can hide it
 TEST_BACKEND = "tests.fakes.keyring_backend.JsonFileKeyring"
 NO_KEYRING = "keyring.backends.fail.Keyring"

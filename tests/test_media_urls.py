@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.fakes.media_server import media_server
+
+pytestmark = pytest.mark.in_pytest
 
 
 def test_a_presigned_url_is_stored_and_shown_without_its_token(run_mmcli, mmcli_env, fake_openai):

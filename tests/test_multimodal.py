@@ -9,9 +9,12 @@ import io
 import wave
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.fakes import Reply
+
+pytestmark = pytest.mark.in_pytest
 
 # --- generated media --------------------------------------------------------------------------------
 

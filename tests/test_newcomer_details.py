@@ -9,17 +9,20 @@ import re
 import pytest
 
 from tests.fakes import Reply
+from tests.inproc import pty, without_ansi
 from tests.test_compare import plain_screen, pty_env, table_rows
 
+pytestmark = pytest.mark.in_pytest
 
-def test_sessions_show_keeps_every_line_of_a_message(run_mmcli, spawn_mmcli, mmcli_env, fake_openai):
+
+def test_sessions_show_keeps_every_line_of_a_message(run_mmcli, run_mmcli_inproc, mmcli_env, fake_openai):
     fake_openai.queue(Reply(text="Answer line one\nAnswer line two\n\n```\ncode  stays\n```"))
     prompt = "first line of the question\nsecond line\nthird line"
     done = run_mmcli(["chat", "-m", "gpt-4o-mini", "-S", "multi"], mmcli_env, input=prompt)
     assert done.returncode == 0, done.stderr
-    child = spawn_mmcli(["sessions", "show", "multi"], pty_env(mmcli_env), dimensions=(60, 100))
-    lines = [line.strip() for line in plain_screen(child).replace("\r\n", "\n").split("\n")]
-    assert child.exitstatus == 0
+    shown = run_mmcli_inproc(["sessions", "show", "multi"], pty_env(mmcli_env), **pty(columns=100, lines=60))
+    lines = [line.strip() for line in without_ansi(shown.stdout).replace("\r\n", "\n").split("\n")]
+    assert shown.returncode == 0
     for expected in ("first line of the question", "second line", "third line", "Answer line one", "Answer line two"):
         assert expected in lines, lines
     assert "code  stays" in lines

@@ -16,6 +16,8 @@ import pytest
 from tests.fakes import load_cassette, recorded_dir, streamed_generations
 from tests.fakes.cassettes import every_cassette
 
+pytestmark = pytest.mark.in_pytest
+
 
 def _sse_payloads(body: bytes) -> list[dict]:
     payloads = []

@@ -8,7 +8,11 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fakes import Reply
+
+pytestmark = pytest.mark.in_pytest
 
 
 def role_file(env: dict[str, str], name: str, text: str) -> Path:
@@ -129,7 +133,7 @@ def test_roles_edit_copies_a_builtin_and_runs_the_editor(run_mmcli, mmcli_env, t
     assert {"name": "shell", "source": "file"}.items() <= next(r for r in listed if r["name"] == "shell").items()
 
 
-def test_role_on_analyze_image_and_compare(run_mmcli, mmcli_env, fake_openai, tmp_path):
+def test_role_on_analyze_image_and_compare(run_mmcli, run_mmcli_subprocess, mmcli_env, fake_openai, tmp_path):
     from tests.test_multimodal import image_bytes, write
 
     role_file(mmcli_env, "alt", 'system = "Write alt text."\nmodel = "openai:gpt-4o-mini"\n')
@@ -137,7 +141,8 @@ def test_role_on_analyze_image_and_compare(run_mmcli, mmcli_env, fake_openai, tm
     assert run_mmcli(["analyze-image", photo, "-r", "alt"], mmcli_env).returncode == 0
     body = fake_openai.generation_requests[-1].json
     assert body["model"] == "gpt-4o-mini" and body["messages"][0]["content"] == "Write alt text."
-    done = run_mmcli(["compare", "Hi", "-r", "alt"], mmcli_env)
+    # compare forks: a process of its own, not the pytest process
+    done = run_mmcli_subprocess(["compare", "Hi", "-r", "alt"], mmcli_env)
     assert done.returncode == 0, done.stderr
     assert fake_openai.generation_requests[-1].json["messages"][0]["content"] == "Write alt text."
 

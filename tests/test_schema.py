@@ -10,6 +10,8 @@ import pytest
 
 from tests.fakes import Reply
 
+pytestmark = pytest.mark.in_pytest
+
 FIELDS = "merchant, date, total float"
 FIELDS_SCHEMA = {
     "type": "object",
@@ -161,11 +163,12 @@ def test_a_bad_schema_is_a_usage_error(run_mmcli, mmcli_env, fake_openai, value,
     assert fake_openai.generation_requests == []
 
 
-def test_compare_checks_each_answer(run_mmcli, mmcli_env, fake_openai, fake_gemini):
+def test_compare_checks_each_answer(run_mmcli_subprocess, mmcli_env, fake_openai, fake_gemini):
     fake_openai.queue(Reply(text='{"n": 1}'))
     fake_gemini.queue(Reply(text='{"n": "one"}'))
-    done = run_mmcli(["compare", "Q", "--schema", "n int", "-m", "openai:gpt-4o-mini", "-m",
-                      "gemini:gemini-2.5-flash", "--json"], mmcli_env)
+    # compare forks: a process of its own, not the pytest process
+    done = run_mmcli_subprocess(["compare", "Q", "--schema", "n int", "-m", "openai:gpt-4o-mini", "-m",
+                                 "gemini:gemini-2.5-flash", "--json"], mmcli_env)
     assert done.returncode == 1
     results = {r["provider"]: r for r in json.loads(done.stdout)["results"]}
     assert results["openai"]["data"] == {"n": 1}

@@ -9,11 +9,14 @@ import time
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from mmcli.conversation import Message, Part
 from mmcli.store import db
 from mmcli.store.sessions import _MIGRATIONS, _SCHEMA, SessionStore
 from tests.fakes import Reply
+
+pytestmark = pytest.mark.in_pytest
 
 DAY = 86400.0
 

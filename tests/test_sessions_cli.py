@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from mmcli.conversation import Message, Part
 from mmcli.store.sessions import SessionStore
 from tests.fakes import Reply
 from tests.test_repl import stored_messages
+
+pytestmark = pytest.mark.in_pytest
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"

@@ -13,6 +13,8 @@ import pytest
 from tests.fakes import Reply
 from tests.test_chat import only_keys, write_config
 
+pytestmark = pytest.mark.in_pytest
+
 COMMENTED = """\
 # my mmcli settings
 timeout = 30  # seconds, for slow links

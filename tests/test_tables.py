@@ -6,7 +6,12 @@ from __future__ import annotations
 import datetime
 import json
 
-from tests.test_compare import plain_screen, pty_env
+import pytest
+
+from tests.inproc import pty, without_ansi
+from tests.test_compare import pty_env
+
+pytestmark = pytest.mark.in_pytest
 
 LONG_NAME = "a-rather-long-session-name-about-planning-the-whole-trip-to-japan-in-2027"
 
@@ -40,7 +45,7 @@ def test_models_in_a_pipe_one_record_per_model(run_mmcli, mmcli_env):
     assert by_model["openai:whisper-1"][1] == "audio (transcribe)"
 
 
-def test_models_says_ollama_needs_no_key(run_mmcli, mmcli_env, spawn_mmcli):
+def test_models_says_ollama_needs_no_key(run_mmcli, mmcli_env, run_mmcli_inproc):
     rows = records(run_mmcli(["models"], mmcli_env).stdout)
     ollama = [row for row in rows if row[0].startswith("ollama:")]
     assert ollama and all(row[4] == "not needed" for row in ollama)
@@ -49,16 +54,16 @@ def test_models_says_ollama_needs_no_key(run_mmcli, mmcli_env, spawn_mmcli):
     assert all(d["key_needed"] is False and d["key_set"] is False for d in ollama_json)
     assert all(d["key_needed"] is True for d in documents if d["provider"] == "openai")
     # On a terminal: the Rich table, with its header, and the same words.
-    child = spawn_mmcli(["models"], pty_env(mmcli_env), dimensions=(200, 120))
-    screen = plain_screen(child)
-    assert child.exitstatus == 0
+    done = run_mmcli_inproc(["models"], pty_env(mmcli_env), **pty(columns=120, lines=200))
+    screen = without_ansi(done.stdout)
+    assert done.returncode == 0
     assert "model" in screen.splitlines()[0] and "key" in screen.splitlines()[0]
     assert "\t" not in screen
     ollama_line = next(line for line in screen.splitlines() if "ollama:llama3.2 " in line)
     assert "not needed" in ollama_line and " set" not in ollama_line
 
 
-def test_sessions_list_in_a_pipe_and_on_a_terminal(run_mmcli, mmcli_env, spawn_mmcli, fake_openai):
+def test_sessions_list_in_a_pipe_and_on_a_terminal(run_mmcli, mmcli_env, run_mmcli_inproc, fake_openai):
     for name in (LONG_NAME, "short"):
         assert run_mmcli(["chat", "-m", "gpt-4o-mini", "-S", name, "Hi"], mmcli_env).returncode == 0
     done = run_mmcli(["sessions", "list"], {**mmcli_env, "COLUMNS": "50"})
@@ -69,9 +74,9 @@ def test_sessions_list_in_a_pipe_and_on_a_terminal(run_mmcli, mmcli_env, spawn_m
     listed = json.loads(run_mmcli(["sessions", "list", "--json"], mmcli_env).stdout)
     assert [iso(row[3]) for row in rows] == [iso(s["last_used"]) for s in listed]
 
-    child = spawn_mmcli(["sessions", "list"], pty_env(mmcli_env), dimensions=(40, 140))
-    screen = plain_screen(child)
-    assert child.exitstatus == 0
+    done = run_mmcli_inproc(["sessions", "list"], pty_env(mmcli_env), **pty(columns=140, lines=40))
+    screen = without_ansi(done.stdout)
+    assert done.returncode == 0
     assert "last used" in screen and "\t" not in screen and "just now" in screen
 
 

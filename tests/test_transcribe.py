@@ -18,6 +18,8 @@ from mmcli.transcription import chunking
 from tests.fakes import FormFile, Reply
 from tests.fakes.transcription import answer_from_audio, file_store, wav_facts
 
+pytestmark = pytest.mark.in_pytest
+
 RATE = 8000  # 16-bit mono: 16,000 bytes a second
 BYTES_PER_SECOND = RATE * 2
 SRT = "1\n00:00:00,000 --> 00:00:01,500\nGuten Tag.\n\n2\n00:00:01,500 --> 00:00:03,000\nWie geht's?\n"

@@ -11,6 +11,8 @@ import pytest
 
 from tests.test_chat import only_keys, write_config
 
+pytestmark = pytest.mark.in_pytest
+
 
 def tone(folder: Path) -> str:
     path = folder / "tone.wav"

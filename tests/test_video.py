@@ -17,6 +17,8 @@ from PIL import Image
 from tests.fakes.transcription import file_store
 from tests.media_samples import video_file
 
+pytestmark = pytest.mark.in_pytest
+
 
 @pytest.fixture
 def clip(mmcli_cwd: Path) -> Path:
@@ -110,9 +112,10 @@ def test_anthropic_gets_frames_as_image_blocks(run_mmcli, mmcli_env, fake_anthro
     assert [b["text"] for b in blocks if b["type"] == "text"][-2:] == ["[0:00]", "[0:01.5]"]
 
 
-def test_compare_sends_each_model_its_own_form(run_mmcli, mmcli_env, fake_openai, fake_gemini, clip):
+def test_compare_sends_each_model_its_own_form(run_mmcli_subprocess, mmcli_env, fake_openai, fake_gemini, clip):
     args = ["compare", "What happens?", "-v", "clip.mp4", "-m", "gemini-2.5-flash", "-m", "gpt-4o-mini", "--json"]
-    done = run_mmcli(args, mmcli_env)
+    # compare forks: a process of its own, not the pytest process
+    done = run_mmcli_subprocess(args, mmcli_env)
     assert done.returncode == 0, done.stderr
     assert [r["status"] for r in json.loads(done.stdout)["results"]] == ["ok", "ok"]
     [gemini] = fake_gemini.generation_requests

@@ -73,8 +73,10 @@ def list_rows(jobs: list[Job]) -> list[tuple[str, ...]]:
 
 
 def print_list(jobs: list[Job]) -> None:
+    from .. import terminal
+
     rows = list_rows(jobs)
-    if sys.stdout.isatty():
+    if terminal.current().stdout_isatty:
         from rich.table import Table
 
         from ..render import terminal_console

@@ -290,12 +290,11 @@ def _load_all(sources: list[str]) -> list[_Item]:
 
 
 def _run_batch(job: _Job, sources: list[str], *, json_output: bool, concurrency: int) -> None:
-    import sys
-
+    from .. import terminal
     from ..errors import ProviderError, UsageError
 
     items = _load_all(sources)
-    with _Progress(len(items), enabled=sys.stderr.isatty()) as progress:
+    with _Progress(len(items), enabled=terminal.current().stderr_isatty) as progress:
         output = _BatchOutput(job.model, json_output, progress, structured=job.structured, extract=job.extract)
         for item in items:
             if item.unreadable:

@@ -279,15 +279,14 @@ def wait(job: JobArgument, json_output: JsonOption = False) -> None:
 
       mmcli batch wait 7 && mmcli batch results 7 -o answers.jsonl
     """
-    import sys
-
+    from .. import terminal
     from ..batch.output import status_json, summary
     from ..errors import Interrupted, interrupt_exit_code, report
     from .common import print_json
 
     with _Context(job) as context:
         try:
-            current = _wait_for(context, bar_enabled=sys.stderr.isatty())
+            current = _wait_for(context, bar_enabled=terminal.current().stderr_isatty)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated)
             # Anywhere in the wait, bar drawing included: the job itself lives on at the provider.
             number = context.job.id

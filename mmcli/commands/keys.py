@@ -52,9 +52,10 @@ def _read_key(provider: str) -> str:
     """The key from a hidden prompt on a terminal, or from stdin in a pipe: never from argv (shell history, ps)."""
     import sys
 
+    from .. import terminal
     from ..errors import UsageError
 
-    if sys.stdin is not None and sys.stdin.isatty():
+    if terminal.current().stdin_isatty:
         import getpass
 
         try:

@@ -430,13 +430,12 @@ def delete(
 
       mmcli sessions delete japan-2027 --yes
     """
-    import sys
-
+    from .. import terminal
     from ..errors import Interrupted
 
     with _open_store() as store:
         info = store.require(name)
-        if not yes and sys.stdin is not None and sys.stdin.isatty():
+        if not yes and terminal.current().stdin_isatty:
             noun = "turn" if info.turns == 1 else "turns"
             try:
                 confirmed = typer.confirm(f"Delete session '{info.name}' ({info.turns} {noun})?", default=False)

@@ -102,7 +102,7 @@ def transcribe(
     import sys
 
     from .. import config as config_module
-    from .. import media
+    from .. import media, terminal
     from ..errors import UsageError
     from ..providers.registry import parse_model
     from ..request_options import check_temperature
@@ -129,7 +129,7 @@ def transcribe(
         from ..output_file import write_output
 
         write_output(output, transcript.rendered())
-        if sys.stderr.isatty() and not json_output:
+        if terminal.current().stderr_isatty and not json_output:
             print(f"Wrote {output}.", file=sys.stderr)
     elif not json_output and not transcript.extra.get("streamed"):
         sys.stdout.write(transcript.rendered())

@@ -4,7 +4,6 @@ terminal nor a disk stalls the socket (or the other)."""
 
 from __future__ import annotations
 
-import os
 import queue
 import sys
 import threading
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from .. import terminal
 from ..errors import UsageError
 from ..providers.live_base import OUTPUT_RATE
 from .devices import Player
@@ -184,7 +184,7 @@ class TextOutput:
     def _flush_heard(self) -> None:
         if self._heard.strip() and self._notes is not None:
             line = f"you: {self._heard.strip()}"
-            self._notes.write(f"{line}\n" if os.environ.get("NO_COLOR") else f"\x1b[2m{line}\x1b[0m\n")
+            self._notes.write(f"{line}\n" if terminal.current().no_color else f"\x1b[2m{line}\x1b[0m\n")
             self._notes.flush()
         self._heard = ""
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import terminal
 from ..config import Config
 from ..errors import EXIT_OK, MmcliError, interrupt_exit_code, report
 
@@ -19,7 +20,11 @@ STDIN_FD = 0  # read with os.read: a closed descriptor simply ends the input
 
 
 def _stdin_is_terminal() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()
+    return terminal.current().stdin_isatty
+
+
+def _stderr_is_terminal() -> bool:
+    return terminal.current().stderr_isatty
 
 
 @dataclass
@@ -161,10 +166,10 @@ def _outputs(request: LiveRequest, player: Any) -> tuple[Any, Any]:
     from .output import AudioOutput, TextOutput, WavWriter
 
     wav = WavWriter(Path(request.audio_out)) if request.audio_out else None
-    typing_at_prompt = request.audio_in is None and not request.mic and _stdin_is_terminal() and sys.stderr.isatty()
+    typing_at_prompt = request.audio_in is None and not request.mic and _stdin_is_terminal() and _stderr_is_terminal()
     text = TextOutput(
         None if request.json_output else sys.stdout,
-        sys.stderr if sys.stderr.isatty() else None,
+        sys.stderr if _stderr_is_terminal() else None,
         prompt="> " if typing_at_prompt else None,
     )
     return AudioOutput(wav, player), text
@@ -218,6 +223,6 @@ async def _main(conversation: Any, inputs: Any, request: LiveRequest, text: Any)
         if _stdin_is_terminal():
             inputs.lines = LineSource(loop, STDIN_FD, on_prompt=None)
     elif inputs.audio is None:
-        prompt = text.show_prompt if _stdin_is_terminal() and sys.stderr.isatty() else None
+        prompt = text.show_prompt if _stdin_is_terminal() and _stderr_is_terminal() else None
         inputs.lines = LineSource(loop, STDIN_FD, on_prompt=prompt)
     await conversation.run()

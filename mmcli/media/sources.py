@@ -113,9 +113,13 @@ def _read_source(source: str, name: str, stdin: BinaryIO | None, cap: int, check
 
 def _read_stdin(stream: BinaryIO | None, cap: int, check_head) -> bytes:  # type: ignore[no-untyped-def]
     if stream is None:
-        stream = sys.stdin.buffer
-    isatty = getattr(stream, "isatty", None)
-    if isatty is not None and isatty():
+        from .. import terminal
+
+        stream, on_terminal = sys.stdin.buffer, terminal.current().stdin_isatty
+    else:
+        isatty = getattr(stream, "isatty", None)
+        on_terminal = isatty is not None and isatty()
+    if on_terminal:
         raise UsageError("- means read the file from stdin, but stdin is a terminal; pipe the file in.")
     return read_capped(stream, "stdin", cap, check_head)
 

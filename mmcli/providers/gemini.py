@@ -78,10 +78,11 @@ class GeminiProvider(speech.Transcribing, SdkProvider):
         """A video too large to go inline, through the Files API (it expires there after 48 hours)."""
         import sys
 
+        from .. import terminal
         from ..media.sources import display_name, mb
         from .gemini_common import upload
 
-        if sys.stderr.isatty():
+        if terminal.current().stderr_isatty:
             print(f"Uploading {display_name(part.source)} ({mb(len(part.data))}) to {self.name}...", file=sys.stderr)
         found = upload(self.client(), part, self.settings.timeout)
         return {"file_uri": found.uri, "mime_type": found.mime_type or part.mime_type}

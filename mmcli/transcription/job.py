@@ -52,7 +52,9 @@ class Progress:
 
     def start(self, total: int) -> None:
         self.total, self.done = total, 0  # afresh for a fallback model's pieces
-        if not sys.stderr.isatty():
+        from .. import terminal
+
+        if not terminal.current().stderr_isatty:
             return
         from ..progress import progress_bar
 
