@@ -290,7 +290,8 @@ def _answer(
         attempt = request
         if model != request.model:  # a fallback: an option it cannot take is left out, with a note
             attempt = fit_options(replace(request, model=model), notify, strict=False)
-        result = _stream_one(attempt, config, sink, timeout)
+        # While the worker makes the call, this process readies what storing the answer will need.
+        result = _stream_one(attempt, config, sink, timeout, while_waiting=cache and cache.prepare_to_store)
         conclude(result, notify)  # raises for an answer that did not end normally
         if result.finish_reason == STOP and result.text:
             cache_store(cache, attempt, config, result.to_cache(), notify)
@@ -423,9 +424,21 @@ def cache_put(cache: Any, key: str, entry: dict[str, Any], notify: Callable[[str
         notify(f"The answer was not cached: {exc}")
 
 
-def _stream_one(request: Request, config: Config, sink: Sink, timeout: float | None) -> Answer:
+def _stream_one(
+    request: Request,
+    config: Config,
+    sink: Sink,
+    timeout: float | None,
+    while_waiting: Callable[[], None] | None = None,
+) -> Answer:
+    """One model's answer to ``request``, streamed into ``sink``.
+
+    ``while_waiting`` runs once the warm worker has been told to make the call,
+    in the milliseconds before its first event comes back (with no worker it
+    is not run: there the call leaves only when the stream is first read).
+    """
     # Before the clock starts: an SDK import, or a connection to the warm worker.
-    open_events = _event_source(request, config, timeout)
+    open_events = _event_source(request, config, timeout, while_waiting)
     result = Answer(model=request.model)
     pieces: list[str] = []
     started = time.perf_counter()
@@ -480,7 +493,9 @@ def _media_for(request: Request) -> Request:
     return media.for_provider(request)
 
 
-def _event_source(request: Request, config: Config, timeout: float | None) -> Callable[[Request], Iterator[object]]:
+def _event_source(
+    request: Request, config: Config, timeout: float | None, while_waiting: Callable[[], None] | None = None
+) -> Callable[[Request], Iterator[object]]:
     """Where the provider's events for ``request`` will come from: the warm worker
     when one answers (this process then imports no SDK), else the provider here."""
     from . import worker
@@ -500,7 +515,11 @@ def _event_source(request: Request, config: Config, timeout: float | None) -> Ca
 
     def through_worker(request: Request) -> Iterator[object]:
         events = client.call(connection, request, settings, config.worker_idle_minutes)
-        return events if events is not None else in_process(request)  # nothing reached the provider yet
+        if events is None:
+            return in_process(request)  # nothing reached the provider yet
+        if while_waiting is not None:
+            while_waiting()
+        return events
 
     return through_worker
 

@@ -154,6 +154,11 @@ class ResponseCache:
         max_age_s = None if ttl_days is None else ttl_days * 86400
         self._mapping = SqliteMapping(self._conn, clock, max_age_s)
 
+    def prepare_to_store(self) -> None:
+        """Import what storing an answer needs (shelve, pickle: a few ms) now, while a provider
+        call is under way in the worker, rather than after the answer is in."""
+        self._shelf  # noqa: B018 - made and kept on first use
+
     @functools.cached_property
     def _shelf(self) -> shelve.Shelf:
         """Made on the first hit or store: a miss needs neither shelve nor pickle (a few ms to import)."""

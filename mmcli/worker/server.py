@@ -165,7 +165,7 @@ class Worker:
         self.children: set[int] = set()
         self.calling: set[int] = set()  # the children making a provider call (not a status or a stop)
         self.spare: int | None = None
-        # What the next spare rehearses, most recent first; None (every SDK) until a call says.
+        # What the next spare rehearses: the provider of the latest call; None (every SDK) until one.
         self.recent_providers: list[str] | None = None
         self.notices = _Notices()
         self.counts = _SharedCounts()  # a spare forked long ago still reports today's counts
@@ -224,7 +224,8 @@ class Worker:
                 self.last_active = time.monotonic()
             elif kind == "calling":
                 self.calling.add(pid)
-                self.recent_providers = [detail, *(p for p in self.recent_providers or [] if p != detail)][:3]
+                # Only the latest: rehearsing takes CPU from the caller's next start on a small machine.
+                self.recent_providers = [detail]
         self.counts.active = len(self.calling & self.children)
 
     def _fork_spare(self) -> None:
