@@ -212,6 +212,7 @@ def answer(
     timeout: float | None = None,
     notify: Callable[[str], None] = warn,
     strict_options: bool = True,
+    offered: Any = None,
 ) -> Answer:
     """Answer ``request``, trying ``fallbacks`` in turn when the model fails.
 
@@ -219,14 +220,23 @@ def answer(
     its range) is a usage error; otherwise (a compare column) it is left out
     for that model, with a note. For fallbacks it is always left out.
 
+    ``offered``: the request already handed to the warm worker (``offer``),
+    which then makes the first model's call; used only if the request is not
+    answered from the cache.
+
     Raises MmcliError subclasses; an answer that did not end normally travels
     on the exception as ``.answer`` so the caller can keep it in its session.
     """
-    request = fit_options(request, notify, strict=strict_options)
+    fitted = fit_options(request, notify, strict=strict_options)
+    if offered is not None and fitted is not request:
+        offered.withdraw()  # it carries the request as it was before an option was left out
+        offered = None
     cache = open_cache_or_warn(config, notify) if use_cache else None
     try:
-        return _answer(request, config, sink, cache, fallbacks, timeout, notify)
+        return _answer(fitted, config, sink, cache, fallbacks, timeout, notify, offered)
     finally:
+        if offered is not None:
+            offered.withdraw()  # a cache hit, or a failure before the call: the worker's child lets it go
         if cache is not None:
             cache.close()
 
@@ -271,6 +281,7 @@ def _answer(
     fallbacks: Sequence[ModelRef],
     timeout: float | None,
     notify: Callable[[str], None],
+    offered: Any = None,
 ) -> Answer:
     entry = cache_lookup(cache, request, config, notify)
     if entry is not None:
@@ -291,7 +302,8 @@ def _answer(
         if model != request.model:  # a fallback: an option it cannot take is left out, with a note
             attempt = fit_options(replace(request, model=model), notify, strict=False)
         # While the worker makes the call, this process readies what storing the answer will need.
-        result = _stream_one(attempt, config, sink, timeout, while_waiting=cache and cache.prepare_to_store)
+        ready_to_store = None if cache is None else cache.prepare_to_store
+        result = _stream_one(attempt, config, sink, timeout, while_waiting=ready_to_store, offered=offered)
         conclude(result, notify)  # raises for an answer that did not end normally
         if result.finish_reason == STOP and result.text:
             cache_store(cache, attempt, config, result.to_cache(), notify)
@@ -430,15 +442,22 @@ def _stream_one(
     sink: Sink,
     timeout: float | None,
     while_waiting: Callable[[], None] | None = None,
+    offered: Any = None,
 ) -> Answer:
     """One model's answer to ``request``, streamed into ``sink``.
 
     ``while_waiting`` runs once the warm worker has been told to make the call,
     in the milliseconds before its first event comes back (with no worker it
     is not run: there the call leaves only when the stream is first read).
+    ``offered``: this request, already with the worker (see ``offer``).
     """
     # Before the clock starts: an SDK import, or a connection to the warm worker.
-    open_events = _event_source(request, config, timeout, while_waiting)
+    if offered is not None and offered.source is request:
+        open_events = _through_offer(offered, config, timeout, while_waiting)
+        prepare: Callable[[Request], Request] = _same  # the worker has it as prepared for the provider
+    else:
+        open_events = _event_source(request, config, timeout, while_waiting)
+        prepare = _media_for
     result = Answer(model=request.model)
     pieces: list[str] = []
     started = time.perf_counter()
@@ -446,7 +465,7 @@ def _stream_one(
     try:
         # closing(): an interrupted answer closes its HTTP stream at once, rather
         # than when the garbage collector finds it (the provider would go on generating).
-        with closing(open_events(_media_for(request))) as events:
+        with closing(open_events(prepare(request))) as events:
             for event in events:
                 _take(event, result, pieces, sink, started)
     except (KeyboardInterrupt, BrokenPipeError, StreamInterrupted) as exc:
@@ -491,6 +510,53 @@ def _media_for(request: Request) -> Request:
     from . import media
 
     return media.for_provider(request)
+
+
+def offer(request: Request, config: Config, timeout: float | None = None) -> Any:
+    """Hand ``request`` to the warm worker now, to be answered only if ``answer`` needs
+    to call the provider (``answer(..., offered=...)``); None without a worker.
+
+    The worker's child gets the call ready (its SDK client built) while this
+    process stores the question and looks in the cache: a few milliseconds of
+    a one-shot run side by side. Nothing reaches the provider before ``answer``
+    lets it go; an offer ``answer`` does not use is withdrawn.
+    """
+    from . import worker
+
+    if not worker.enabled(config):
+        return None
+    from .providers import registry
+    from .worker import client
+
+    connection = client.connect(config.worker_idle_minutes)
+    if connection is None:
+        return None
+    settings = registry.provider_settings(request.model.provider, config, timeout=timeout)
+    offered = client.offer(connection, _media_for(request), settings, config.worker_idle_minutes)
+    if offered is not None:
+        offered.source = request
+    return offered
+
+
+def _same(request: Request) -> Request:
+    return request
+
+
+def _through_offer(
+    offered: Any, config: Config, timeout: float | None, while_waiting: Callable[[], None] | None
+) -> Callable[[Request], Iterator[object]]:
+    from .providers import registry
+
+    def through_offer(_: Request) -> Iterator[object]:
+        events = offered.go()
+        if events is None:  # turned down before the call: nothing reached the provider
+            prepared = offered.request
+            return registry.get_provider(prepared.model, config, timeout=timeout).stream(prepared)
+        if while_waiting is not None:
+            while_waiting()
+        return events
+
+    return through_offer
 
 
 def _event_source(

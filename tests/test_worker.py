@@ -468,7 +468,7 @@ def test_a_spare_child_waits_ready_and_a_killed_one_is_replaced(run_mmcli, mmcli
     assert len(spares) == 1, "one spare child waits for the next call"
     os.kill(spares.pop(), signal.SIGKILL)  # a spare lost before any call: the worker forks another
     fake_openai.queue(Reply(text="Served."))
-    served = _status(runtime)["served"]  # answered by the replacement spare, or nothing would answer
+    served = _wait_for_worker(runtime)["served"]  # answered by the replacement spare, or nothing would
     done = run_mmcli(["chat", "-m", "gpt-4o-mini", "Hi"], env)
     assert (done.returncode, done.stdout) == (0, "Served.\n")
     after = _status(runtime)

@@ -169,7 +169,7 @@ def one_shot(
 
     history: list[Message] = []
     store = info = ref = None
-    recorder = None
+    recorder = offered = None
     created = False
     try:
         if session or continue_:
@@ -182,6 +182,8 @@ def one_shot(
         turn = user_turn(options, text)
         registry.check_accepts(ref, turn.media_kinds())  # earlier turns: fit_to_model leaves out what it cannot take
         request = build_request(options, [*history, turn], notify=engine.warn)
+        # The warm worker readies the call while the question is stored and the cache looked in.
+        offered = engine.offer(request, config, timeout)
 
         structured = SCHEMA_OPTION in request.options
         quiet = json_output or structured or extract is not None  # printed whole once it is in (and checked)
@@ -199,7 +201,7 @@ def one_shot(
         try:
             answer = engine.answer(
                 request, config, sink, fallbacks=options.fallbacks, use_cache=use_cache and not history,
-                timeout=timeout,
+                timeout=timeout, offered=offered,
             )
         except BaseException as exc:
             partial = getattr(exc, "answer", None)
@@ -232,6 +234,8 @@ def one_shot(
             print_json(_failure_document(exc, None, ref, None))  # failed before the request
         raise
     finally:
+        if offered is not None:
+            offered.withdraw()  # never let go: failed before the call (no-op once answered)
         if store is not None:
             store.close()
 

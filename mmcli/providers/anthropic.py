@@ -89,7 +89,7 @@ class AnthropicProvider(SdkProvider):
         with stainless_sdk_errors(self.name, anthropic, self.settings, self.key_variable, progress):
             for attempt in range(MAX_PAUSE_CONTINUATIONS + 1):
                 stop_reason = None
-                with self.client().messages.stream(**body) as events:  # closed even when abandoned
+                with self.chat_client().messages.stream(**body) as events:  # closed even when abandoned
                     for event in events:
                         kind = event.type
                         if kind == "message_start":

@@ -112,7 +112,21 @@ class SdkProvider:
         import importlib
 
         self.settings = settings
+        self._ready_client: Any = None
         importlib.import_module(self.sdk_module)
+
+    def client(self) -> Any:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Build the SDK client ahead of the call: the warm worker does it while the
+        caller is still storing the question and looking in the cache."""
+        self._ready_client = self.client()
+
+    def chat_client(self) -> Any:
+        """The SDK client for one chat stream: the one ``prepare`` built, else a new one."""
+        ready, self._ready_client = self._ready_client, None
+        return ready if ready is not None else self.client()
 
 
 class Provider(Protocol):

@@ -148,7 +148,7 @@ class GeminiProvider(speech.Transcribing, SdkProvider):
         citations: list[str] = []
         # Keep the client referenced while streaming: when it is collected it
         # closes its HTTP connection under the stream.
-        client = self.client()
+        client = self.chat_client()
         with google_sdk_errors(self.name, self.settings, self.key_variable, progress):
             chunks = client.models.generate_content_stream(
                 model=request.model.name, contents=self.contents(request), config=self.generation_config(request)

@@ -184,7 +184,7 @@ class OpenAIProvider(speech.Transcribing, SdkProvider):
         citations: list[str] = []
         finish_reason = resolved_model = None
         refused = False
-        client = self.client()
+        client = self.chat_client()
         with stainless_sdk_errors(self.name, openai, self.settings, self.key_variable, progress):
             with client.chat.completions.create(**body) as chunks:  # closed even when abandoned
                 for chunk in chunks:

@@ -64,6 +64,17 @@ def connect(idle_minutes: float | None = None) -> socket.socket | None:
 
 def call(sock: socket.socket, request: Any, settings: Any, idle_minutes: float | None = None) -> Iterator[Any] | None:
     """Hand ``request`` to the worker on ``sock``: its events, or None (nothing was sent to the provider)."""
+    offered = offer(sock, request, settings, idle_minutes)
+    return None if offered is None else offered.go()
+
+
+def offer(sock: socket.socket, request: Any, settings: Any, idle_minutes: float | None = None) -> Offer | None:
+    """Send ``request`` to the worker without letting it call the provider yet, or None (answer in-process).
+
+    The worker's child reads it and readies the call while this process goes on
+    (storing the question, looking in the cache); ``Offer.go`` then lets it
+    call, ``Offer.withdraw`` lets it go unused.
+    """
     try:
         wire, blobs = protocol.request_to_wire(request)
         message = {
@@ -76,24 +87,52 @@ def call(sock: socket.socket, request: Any, settings: Any, idle_minutes: float |
             "request": wire,
         }
         protocol.send(sock, message, blobs, fds=_stderr_fd())
-        sock.settimeout(ACCEPT_TIMEOUT_S)
-        reader = protocol.Reader(sock)
-        reply, _ = reader.read()
-        if reply.get("t") == "mismatch":
-            # The worker is another version's: it is exiting now; the next one starts with ours.
-            debug("the running worker is another version's; answering in-process and starting a new one")
-            sock.close()
-            start(idle_minutes)
-            return None
-        if reply.get("t") != "accepted":
-            raise protocol.Closed(f"unexpected reply {reply.get('t')!r}")
-        protocol.send(sock, {"t": "go"})
     except (OSError, ValueError, TypeError) as exc:  # ValueError/TypeError: options that are not JSON
         debug(f"not using the worker ({exc.__class__.__name__}: {exc}); answering in-process")
         sock.close()
         return None
-    sock.settimeout(None)
-    return _events(sock, reader)
+    return Offer(sock, request, idle_minutes)
+
+
+class Offer:
+    """A request the worker holds, ready, until it is told to go (or the socket closes)."""
+
+    def __init__(self, sock: socket.socket, request: Any, idle_minutes: float | None):
+        self.sock = sock
+        self.request = request
+        self.idle_minutes = idle_minutes
+        self.settled = False
+        self.source: Any = None  # the request as its caller holds it (before media preparation)
+
+    def go(self) -> Iterator[Any] | None:
+        """The call's events, or None when the worker turned it down (nothing reached the provider)."""
+        self.settled = True
+        sock = self.sock
+        try:
+            sock.settimeout(ACCEPT_TIMEOUT_S)
+            reader = protocol.Reader(sock)
+            reply, _ = reader.read()
+            if reply.get("t") == "mismatch":
+                # The worker is another version's: it is exiting now; the next one starts with ours.
+                debug("the running worker is another version's; answering in-process and starting a new one")
+                sock.close()
+                start(self.idle_minutes)
+                return None
+            if reply.get("t") != "accepted":
+                raise protocol.Closed(f"unexpected reply {reply.get('t')!r}")
+            protocol.send(sock, {"t": "go"})
+        except (OSError, ValueError) as exc:
+            debug(f"not using the worker ({exc.__class__.__name__}: {exc}); answering in-process")
+            sock.close()
+            return None
+        sock.settimeout(None)
+        return _events(sock, reader)
+
+    def withdraw(self) -> None:
+        """Let the offer go unused (a cache hit, an error before the call): the worker's child exits."""
+        if not self.settled:
+            self.settled = True
+            self.sock.close()
 
 
 def _events(sock: socket.socket, reader: protocol.Reader) -> Iterator[Any]:

@@ -401,6 +401,10 @@ class Call:
         settings = protocol.settings_from_wire(message["settings"])
         registry._quiet_sdk_logging()  # reads MMCLI_DEBUG from the caller's environment
         provider = registry.provider_class(request.model.provider)(settings)
+        try:
+            provider.prepare()  # the SDK client, while the caller still stores the question
+        except Exception:  # noqa: BLE001, S110 - the call itself makes it again and reports what is wrong
+            pass
         protocol.send(self.conn, {"t": "accepted"})
         go, _ = reader.read()  # until the caller says go, it may still answer in-process instead
         if go.get("t") != "go":
