@@ -479,6 +479,24 @@ def test_a_spare_child_waits_ready_and_a_killed_one_is_replaced(run_mmcli, mmcli
     assert after["active"] == 0  # status calls themselves are never counted as provider calls
 
 
+def test_an_offer_a_cache_hit_makes_needless_reaches_no_provider(run_mmcli, mmcli_env, own_worker, fake_openai):
+    """The worker readies each one-shot's call ahead; a cache hit withdraws it before any request leaves."""
+    env, runtime = own_worker
+    _start_worker(env, runtime)
+    fake_openai.queue(Reply(text="Once."))
+    first = run_mmcli(["chat", "-m", "gpt-4o-mini", "Same question"], env)
+    served = _status(runtime)["served"]
+    again = run_mmcli(["chat", "-m", "gpt-4o-mini", "Same question"], env)
+    assert (first.stdout, again.stdout, again.returncode) == ("Once.\n", "Once.\n", 0)
+    assert len(fake_openai.generation_requests) == 1  # the second was offered to the worker, then withdrawn
+    status = _status(runtime)
+    assert status["served"] == served + 2  # the withdrawn offer reached the worker (and this status)
+    deadline = time.monotonic() + 10
+    while status["active"] and time.monotonic() < deadline:
+        status = _status(runtime)
+    assert status["active"] == 0  # its child let it go rather than waiting on
+
+
 def test_the_worker_exits_when_idle(run_mmcli, mmcli_env, own_worker):
     env, runtime = own_worker
     info = _start_worker(env, runtime, "--idle-minutes", "0.02")  # about a second
