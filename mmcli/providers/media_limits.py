@@ -12,6 +12,8 @@ anything heavy: the tables cost nothing at start-up.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..media.limits import GIF, HEIC, HEIF, JPEG, MB, PNG, WEBP, ProviderLimits
 
 # Gemini API video understanding (ai.google.dev/gemini-api/docs/video-understanding):
@@ -67,6 +69,8 @@ OPENAI_TRANSCRIPTION_AUDIO_TYPES = frozenset(
     {"audio/flac", "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav", "audio/webm"}
 )
 OPENAI_TRANSCRIPTION_MAX_BYTES = 25 * MB
+# The transcription endpoint as media.prepare sees it: chat's limits with its wider audio list.
+OPENAI_TRANSCRIPTION = replace(OPENAI, audio_types=OPENAI_TRANSCRIPTION_AUDIO_TYPES)
 
 # Gemini API (ai.google.dev/gemini-api/docs/image-understanding, .../audio,
 # .../document-processing): images PNG, JPEG, WEBP, HEIC, HEIF (no GIF);
