@@ -1,7 +1,8 @@
 """What each provider's chat endpoint accepts as media, written down as data.
 
 Owned by the providers (each provider class points at its entry as
-``media_limits``); ``mmcli.media`` reads them to shape what it sends. Each
+``media_limits``); their callers hand them to ``mmcli.media``, which shapes
+what is sent to fit them (media sits below the providers and names none). Each
 entry cites where the number comes from; where a provider documents no
 limit, the value is our own choice and the comment says so.
 
