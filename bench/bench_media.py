@@ -69,10 +69,10 @@ def bench_images(runs: int) -> float:
         print(f"images: {WIDTH}x{HEIGHT} JPEG, {path.stat().st_size / 1e6:.1f} MB, median of {runs} runs\n")
         print(f"{'provider':<11} {'output':>10} {'prepared':>10} {'naive':>10} {'ratio':>7}")
         worst = 0.0
-        for provider in PROVIDER_LIMITS:
-            prepared = media.prepare(media.load(str(path)), provider)
+        for provider, limits in PROVIDER_LIMITS.items():
+            prepared = media.prepare(media.load(str(path)), limits)
             size = media.image_size(prepared)
-            ours = median_seconds(lambda p=provider: media.prepare(media.load(str(path)), p), runs)
+            ours = median_seconds(lambda p=limits: media.prepare(media.load(str(path)), p), runs)
             theirs = median_seconds(lambda s=size: naive(path, s), runs)
             ratio = ours / theirs
             worst = max(worst, ratio)

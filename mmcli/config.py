@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+# The directories live below config (stored_keys needs the config dir too); named here as before.
+from .app_dirs import config_dir, data_dir
 from .errors import ConfigError
 
-APP_NAME = "mmcli"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_RETRIES = 2
 DEFAULT_CACHE_TTL_DAYS = 30.0
@@ -26,24 +27,6 @@ DEFAULT_WORKER_IDLE_MINUTES = 10.0
 
 # Variables a .env file put into the environment this run (`mmcli keys list` says where a key came from).
 DOTENV_NAMES: set[str] = set()
-
-
-def data_dir() -> Path:
-    override = os.environ.get("MMCLI_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-
-
-def config_dir() -> Path:
-    override = os.environ.get("MMCLI_CONFIG_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def load_dotenv_files() -> None:

@@ -508,8 +508,9 @@ def _media_for(request: Request) -> Request:
     if "video" not in request.media_kinds():
         return request
     from . import media
+    from .providers.registry import media_limits_of
 
-    return media.for_provider(request)
+    return media.for_provider(request, media_limits_of(request.model.provider))
 
 
 def offer(request: Request, config: Config, timeout: float | None = None) -> Any:

@@ -29,14 +29,14 @@ _merged = False
 
 
 def keys_path() -> Path:
-    from .config import config_dir
+    from .app_dirs import config_dir
 
     return config_dir() / KEYS_FILE
 
 
 def key_variables(provider: str) -> list[str]:
     """The variables holding ``provider``'s key, first the one a stored key is put in."""
-    from .providers.registry import catalogue
+    from .catalogue import catalogue
 
     return list(catalogue()[provider]["key_env"])
 

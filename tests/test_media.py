@@ -25,6 +25,8 @@ from mmcli.conversation import Part
 from mmcli.errors import EXIT_USAGE, UsageError
 from mmcli.media import limits as media_limits
 from mmcli.providers.media_limits import BY_PROVIDER as PROVIDER_LIMITS
+from mmcli.providers.media_limits import OPENAI_TRANSCRIPTION
+from mmcli.providers.registry import media_limits_of as limits_of
 from tests.media_samples import AUDIO_FORMATS, audio_file
 
 PROVIDERS = sorted(PROVIDER_LIMITS)
@@ -361,7 +363,7 @@ def test_broken_audio_is_refused_by_pyav_when_prepared(write, name, make) -> Non
     """Other formats load on their magic number; PyAV refuses them, one sentence, before anything is sent."""
     part = media.load(write(name, make()), expect="audio")
     with pytest.raises(UsageError) as error:
-        media.prepare(part, "gemini")
+        media.prepare(part, limits_of("gemini"))
     assert_usage_error(error, name, "could not be decoded as audio")
 
 
@@ -496,7 +498,7 @@ class socket_bound_but_closed:
 def test_accepted_small_images_pass_through_unchanged(provider, fmt) -> None:
     data = image_bytes(fmt, (320, 240))
     part = Part(kind="image", data=data, mime_type=media.sniff(data).mime_type, source="x")
-    prepared = media.prepare(part, provider)
+    prepared = media.prepare(part, limits_of(provider))
     if part.mime_type in PROVIDER_LIMITS[provider].image_types:
         assert prepared is part
     else:
@@ -510,7 +512,7 @@ def test_accepted_small_images_pass_through_unchanged(provider, fmt) -> None:
 )
 def test_other_formats_are_converted(write, fmt, mode, expected) -> None:
     part = media.load(write(f"scan.{fmt.lower()}", image_bytes(fmt, (100, 80), mode)))
-    prepared = media.prepare(part, "anthropic")
+    prepared = media.prepare(part, limits_of("anthropic"))
     assert prepared.mime_type == expected and prepared.source == part.source
     with Image.open(io.BytesIO(prepared.data)) as image:
         assert image.size == (100, 80)
@@ -519,17 +521,17 @@ def test_other_formats_are_converted(write, fmt, mode, expected) -> None:
 
 def test_gif_becomes_png_for_gemini_and_animated_gif_for_openai() -> None:
     still = Part(kind="image", data=image_bytes("GIF"), mime_type="image/gif", source="s.gif")
-    assert media.prepare(still, "gemini").mime_type == "image/png"
-    assert media.prepare(still, "openai") is still
+    assert media.prepare(still, limits_of("gemini")).mime_type == "image/png"
+    assert media.prepare(still, limits_of("openai")) is still
     moving = Part(kind="image", data=animated_gif(), mime_type="image/gif", source="m.gif")
-    assert media.prepare(moving, "openai").mime_type == "image/png"
-    assert media.prepare(moving, "anthropic") is moving
+    assert media.prepare(moving, limits_of("openai")).mime_type == "image/png"
+    assert media.prepare(moving, limits_of("anthropic")) is moving
 
 
 def test_exif_orientation_is_applied() -> None:
     part = Part(kind="image", data=jpeg_with_orientation((300, 200), 6), mime_type="image/jpeg", source="r")
     assert media.image_size(part) == (300, 200)
-    prepared = media.prepare(part, "anthropic")
+    prepared = media.prepare(part, limits_of("anthropic"))
     assert prepared is not part
     assert media.image_size(prepared) == (200, 300)
     with Image.open(io.BytesIO(prepared.data)) as image:
@@ -538,7 +540,7 @@ def test_exif_orientation_is_applied() -> None:
 
 def test_exif_orientation_and_downscaling_together() -> None:
     part = Part(kind="image", data=jpeg_with_orientation((4000, 3000), 8), mime_type="image/jpeg", source="r")
-    width, height = media.image_size(media.prepare(part, "openai"))
+    width, height = media.image_size(media.prepare(part, limits_of("openai")))
     assert height > width and max(width, height) <= 2048 and min(width, height) <= 768
 
 
@@ -551,7 +553,7 @@ def big_jpeg() -> Part:
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_big_jpeg_is_downscaled_within_each_provider_limits(big_jpeg, provider) -> None:
     limits = PROVIDER_LIMITS[provider]
-    prepared = media.prepare(big_jpeg, provider)
+    prepared = media.prepare(big_jpeg, limits_of(provider))
     width, height = media.image_size(prepared)
     assert prepared.mime_type == "image/jpeg"
     assert max(width, height) <= limits.max_long_edge
@@ -575,13 +577,13 @@ def _scale_cap(limits) -> float:
 
 
 def test_anthropic_long_edge(big_jpeg) -> None:
-    assert max(media.image_size(media.prepare(big_jpeg, "anthropic"))) <= 1568
+    assert max(media.image_size(media.prepare(big_jpeg, limits_of("anthropic")))) <= 1568
 
 
 def test_png_with_alpha_stays_png_with_alpha_when_downscaled() -> None:
     data = image_bytes("PNG", (2400, 1600), "RGBA")
     part = Part(kind="image", data=data, mime_type="image/png", source="logo.png")
-    prepared = media.prepare(part, "anthropic")
+    prepared = media.prepare(part, limits_of("anthropic"))
     assert prepared.mime_type == "image/png"
     with Image.open(io.BytesIO(prepared.data)) as image:
         assert image.mode == "RGBA" and max(image.size) <= 1568
@@ -591,7 +593,7 @@ def test_png_with_alpha_stays_png_with_alpha_when_downscaled() -> None:
 def test_webp_with_alpha_for_a_provider_without_webp_becomes_png() -> None:
     data = image_bytes("WEBP", (200, 100), "RGBA")
     part = Part(kind="image", data=data, mime_type="image/webp", source="a.webp")
-    prepared = media.prepare(part, "ollama")
+    prepared = media.prepare(part, limits_of("ollama"))
     assert prepared.mime_type == "image/png"
     with Image.open(io.BytesIO(prepared.data)) as image:
         assert image.mode == "RGBA"
@@ -599,7 +601,7 @@ def test_webp_with_alpha_for_a_provider_without_webp_becomes_png() -> None:
 
 def test_cmyk_jpeg_is_converted_to_rgb() -> None:
     part = Part(kind="image", data=image_bytes("JPEG", (80, 60), "CMYK"), mime_type="image/jpeg", source="c")
-    prepared = media.prepare(part, "openai")
+    prepared = media.prepare(part, limits_of("openai"))
     with Image.open(io.BytesIO(prepared.data)) as image:
         assert image.mode == "RGB"
 
@@ -627,7 +629,7 @@ def test_16_bit_grayscale_keeps_its_tones() -> None:
     buffer = io.BytesIO()
     ramp.convert("I;16").save(buffer, "TIFF")
     part = Part(kind="image", data=buffer.getvalue(), mime_type="image/tiff", source="scan.tif")
-    with Image.open(io.BytesIO(media.prepare(part, "openai").data)) as image:
+    with Image.open(io.BytesIO(media.prepare(part, limits_of("openai")).data)) as image:
         low, high = image.convert("L").getextrema()
     assert low < 10 and high > 245
 
@@ -635,14 +637,14 @@ def test_16_bit_grayscale_keeps_its_tones() -> None:
 def test_undecodable_stored_part_is_a_usage_error() -> None:
     part = Part(kind="image", data=b"\x89PNG\r\n\x1a\nnot really", mime_type="image/png", source="old.png")
     with pytest.raises(UsageError) as error:
-        media.prepare(part, "openai")
+        media.prepare(part, limits_of("openai"))
     assert_usage_error(error, "old.png")
 
 
 def test_pdf_passes_through() -> None:
     part = Part(kind="document", data=PDF_BYTES, mime_type="application/pdf", source="p.pdf")
     for provider in PROVIDERS:
-        assert media.prepare(part, provider) is part
+        assert media.prepare(part, limits_of(provider)) is part
 
 
 # --------------------------------------------------------------------------
@@ -656,32 +658,33 @@ def audio_part(data: bytes) -> Part:
 def test_openai_takes_wav_and_mp3_as_they_are() -> None:
     for data in (audio_file("wav"), audio_file("mp3")):
         part = audio_part(data)
-        assert media.prepare(part, "openai") is part
+        assert media.prepare(part, limits_of("openai")) is part
 
 
 def test_gemini_takes_its_formats_with_its_spelling() -> None:
     for ext in ("wav", "flac", "ogg", "aac", "aiff"):
         part = audio_part(audio_file(ext))
-        assert media.prepare(part, "gemini") is part, ext
+        assert media.prepare(part, limits_of("gemini")) is part, ext
     mp3 = audio_part(audio_file("mp3"))
-    prepared = media.prepare(mp3, "gemini")
+    prepared = media.prepare(mp3, limits_of("gemini"))
     assert (prepared.mime_type, prepared.data) == ("audio/mp3", mp3.data)
-    assert media.prepare(audio_part(audio_file("aac")), "vertex").mime_type == "audio/x-aac"
+    assert media.prepare(audio_part(audio_file("aac")), limits_of("vertex")).mime_type == "audio/x-aac"
     m4a = audio_part(audio_file("m4a"))
-    assert media.prepare(m4a, "vertex") is m4a
+    assert media.prepare(m4a, limits_of("vertex")) is m4a
 
 
 @pytest.mark.parametrize("ext", ["m4a", "webm", "flac", "ogg", "mka", "aiff", "aac"])
 def test_conversion_needs_no_system_ffmpeg(ext, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg, nor anything else, on PATH
     part = Part(kind="audio", data=audio_file(ext, 2.0), mime_type=AUDIO_FORMATS[ext][3], source=f"memo.{ext}")
-    prepared = media.prepare(part, "openai")
+    prepared = media.prepare(part, limits_of("openai"))
     assert (prepared.mime_type, prepared.source) == ("audio/mpeg", f"memo.{ext}")
     assert media.sniff(prepared.data).mime_type == "audio/mpeg"
     from tests.media_samples import decoded_seconds
 
     assert abs(decoded_seconds(prepared.data) - 2.0) < 0.1
-    assert media.prepare(part, "gemini").mime_type in ("audio/mp3", AUDIO_FORMATS[ext][3].replace("mpeg", "mp3"))
+    gemini = limits_of("gemini")
+    assert media.prepare(part, gemini).mime_type in ("audio/mp3", AUDIO_FORMATS[ext][3].replace("mpeg", "mp3"))
 
 
 def test_to_pcm_gives_16_bit_mono_at_the_rate_asked() -> None:
@@ -707,12 +710,12 @@ def test_to_pcm_takes_a_path_too(tmp_path) -> None:
 
 def test_transcription_accepts_more_formats() -> None:
     part = audio_part(audio_file("m4a"))
-    assert media.prepare(part, "openai", purpose="transcription") is part
+    assert media.prepare(part, OPENAI_TRANSCRIPTION) is part
 
 
 def test_provider_without_audio_refuses() -> None:
     with pytest.raises(UsageError) as error:
-        media.prepare(audio_part(wav_bytes()), "anthropic")
+        media.prepare(audio_part(wav_bytes()), limits_of("anthropic"))
     assert_usage_error(error, "Anthropic")
 
 
@@ -728,17 +731,17 @@ def test_audio_format_names() -> None:
 
 def test_fits_request_names_the_provider() -> None:
     small = Part(kind="audio", data=b"x" * 1000, mime_type="audio/wav", source="a.wav")
-    media.fits_request([Part.of_text("hi"), small], "gemini")
+    media.fits_request([Part.of_text("hi"), small], limits_of("gemini"))
     huge = Part(kind="audio", data=b"x" * (16 * 1024 * 1024), mime_type="audio/wav", source="long.wav")
     with pytest.raises(UsageError) as error:
-        media.fits_request([small, huge], "gemini")
+        media.fits_request([small, huge], limits_of("gemini"))
     assert_usage_error(error, "Gemini", "long.wav")
-    media.fits_request([huge], "perplexity")  # no documented request limit
+    media.fits_request([huge], limits_of("perplexity"))  # no documented request limit
 
 
 def test_unknown_provider() -> None:
     with pytest.raises(UsageError):
-        media.prepare(audio_part(wav_bytes()), "nosuch")
+        media.prepare(audio_part(wav_bytes()), limits_of("nosuch"))
 
 
 def test_importing_media_does_not_import_pillow_pyav_or_urllib() -> None:
@@ -758,9 +761,9 @@ def test_heic_photo_is_read_and_converted_for_providers_without_heic(write) -> N
     pillow_heif.from_pillow(Image.new("RGB", (96, 64), (30, 140, 90))).save(buffer, quality=80)
     part = media.load(write("IMG_0001.HEIC", buffer.getvalue()), expect="image")
     assert part.mime_type == "image/heic"
-    assert media.prepare(part, "gemini") is part  # Gemini takes HEIC as it is
+    assert media.prepare(part, limits_of("gemini")) is part  # Gemini takes HEIC as it is
     for provider in ("openai", "anthropic"):
-        prepared = media.prepare(part, provider)
+        prepared = media.prepare(part, limits_of(provider))
         assert prepared.mime_type == "image/jpeg"
         with Image.open(io.BytesIO(prepared.data)) as image:
             assert image.size == (96, 64)
@@ -769,7 +772,7 @@ def test_heic_photo_is_read_and_converted_for_providers_without_heic(write) -> N
 def test_avif_photo_is_read_and_converted(write) -> None:
     part = media.load(write("photo.avif", image_bytes("AVIF", (80, 60))), expect="image")
     assert part.mime_type == "image/avif"
-    prepared = media.prepare(part, "openai")
+    prepared = media.prepare(part, limits_of("openai"))
     assert prepared.mime_type == "image/jpeg" and media.image_size(prepared) == (80, 60)
 
 
@@ -829,7 +832,7 @@ def test_for_provider_turns_a_video_into_timestamped_frames_for_image_models(cli
     video_part = Part(kind="video", data=clip, mime_type="video/mp4", source="clip.mp4")
     turn = Message("user", [Part.of_text("What happens?"), video_part])
     request = Request(ModelRef("openai", "gpt-4o-mini"), [turn], options={media.MAX_FRAMES_OPTION: 2})
-    sent = media.for_provider(request)
+    sent = media.for_provider(request, limits_of("openai"))
     kinds = [p.kind for p in sent.messages[0].parts]
     assert kinds == ["text", "text", "text", "image", "text", "image"]
     texts = [p.text for p in sent.messages[0].parts if p.kind == "text"]
@@ -837,8 +840,8 @@ def test_for_provider_turns_a_video_into_timestamped_frames_for_image_models(cli
     assert texts[2:] == ["[0:00]", "[0:01.5]"]
     assert request.messages[0].parts[1] is video_part  # the stored turn keeps the video itself
     native = Request(ModelRef("gemini", "gemini-2.5-flash"), [turn])
-    assert media.for_provider(native) is native
-    assert media.prepare(video_part, "gemini") is video_part
+    assert media.for_provider(native, limits_of("gemini")) is native
+    assert media.prepare(video_part, limits_of("gemini")) is video_part
 
 
 def test_vertex_refuses_a_video_beyond_its_inline_limit(clip) -> None:

@@ -140,12 +140,13 @@ class LiveConversation:
     async def _image_command(self, path: str) -> None:
         from .. import media
         from ..errors import UsageError
+        from ..providers.registry import media_limits_of
 
         if not path:
             self._text.note("/image needs a path, e.g. /image photo.jpg.")
             return
         try:
-            image = media.prepare(media.load(path, expect="image"), self._media_provider)
+            image = media.prepare(media.load(path, expect="image"), media_limits_of(self._media_provider))
         except UsageError as exc:
             self._text.note(exc.message)  # a bad path must not end the conversation
             return

@@ -147,11 +147,14 @@ def _context(history: list[Any], ref: Any, system: str | None) -> list[Any]:
 def _inputs(request: LiveRequest, provider: str, input_rate: int) -> Any:
     """Images and audio loaded and converted before connecting: a bad file is exit 2 at once."""
     from .. import media
+    from ..providers.registry import media_limits_of
     from . import pcm
     from .conversation import Inputs
 
     inputs = Inputs(fast=request.fast)
-    inputs.images = [media.prepare(media.load(source, expect="image"), provider) for source in request.images]
+    if request.images:
+        limits = media_limits_of(provider)
+        inputs.images = [media.prepare(media.load(source, expect="image"), limits) for source in request.images]
     if request.audio_in is not None:
         inputs.audio = media.load(request.audio_in, expect="audio")
         inputs.audio_pcm = pcm.to_pcm(inputs.audio, input_rate)

@@ -4,7 +4,10 @@ conversion transcription and live audio use (``audio.to_pcm``).
 
 One job per module: ``sources`` reads paths, URLs and stdin; ``sniff`` names
 formats from magic numbers; ``images`` (Pillow), ``audio`` and ``video``
-(PyAV) validate and convert; ``limits`` is the vocabulary of provider limits.
+(PyAV) validate and convert; ``limits`` is the vocabulary of provider limits
+and ``describe`` the wording of sources and sizes, the two at the bottom. The
+imports run one way: reading calls down into converting, never back, and
+nothing here imports a provider (callers pass the provider's limits in).
 Importing this package imports neither Pillow nor PyAV nor urllib: those load
 only when an image, a recording or a URL needs them.
 """

@@ -19,9 +19,9 @@ from typing import Any
 
 from ..conversation import Part
 from ..errors import UsageError
+from .describe import display_name, reason_text
 from .limits import ProviderLimits
 from .sniff import id3_end, iso_media_problem, mpeg_frame_length
-from .sources import display_name, reason_text
 
 __all__ = ["MIME_TO_AUDIO_FORMAT", "audio_format", "duration", "encode", "pcm_chunks", "to_pcm"]
 
@@ -269,12 +269,9 @@ def _mp3_problem(data: bytes) -> str | None:
 # -- preparing for a provider ------------------------------------------------------------------------------------
 
 
-def prepare_audio(part: Part, limits: ProviderLimits, accepted: frozenset[str] | None = None) -> Part:
-    """``part`` as the provider takes it: as it is (respelled) when accepted, else converted to MP3.
-
-    ``accepted`` overrides the provider's chat list (its transcription endpoint takes more).
-    """
-    accepted = limits.audio_types if accepted is None else accepted
+def prepare_audio(part: Part, limits: ProviderLimits) -> Part:
+    """``part`` as the provider takes it: as it is (respelled) when accepted, else converted to MP3."""
+    accepted = limits.audio_types
     if not accepted:
         raise UsageError(f"{limits.label} does not take audio input.")
     spelled = _respell(part.mime_type, limits)

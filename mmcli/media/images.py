@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from ..conversation import Part
 from ..errors import UsageError
+from .describe import display_name, mb, reason_text
 from .limits import GIF, JPEG, PNG, WEBP, ProviderLimits
 from .sniff import Sniffed
-from .sources import display_name, mb, reason_text
 
 if TYPE_CHECKING:
     from PIL import Image

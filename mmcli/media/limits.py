@@ -2,8 +2,9 @@
 
 What each provider accepts is written down by the provider itself
 (``mmcli/providers/media_limits.py``, referenced as each provider class's
-``media_limits``); this module only defines the shape, and finds a
-provider's limits by its name without importing any SDK.
+``media_limits``); this module only defines the shape. It imports nothing of
+mmcli's, so both ``mmcli.media`` and ``mmcli.providers`` stand on it: media is
+handed a provider's limits by its caller and never looks a provider up.
 """
 
 from __future__ import annotations
@@ -43,20 +44,6 @@ class ProviderLimits:
     video_upload: bool = False
     # Images one request may carry (frames of a video count).
     max_images: int | None = None
-
-
-def limits_of(provider: str) -> ProviderLimits:
-    """The limits the provider class declares (its ``media_limits``); no SDK is imported."""
-    from ..errors import UsageError
-    from ..providers import registry
-
-    try:
-        found = getattr(registry.provider_class(provider), "media_limits", None)
-    except KeyError:
-        found = None
-    if found is None:
-        raise UsageError(f"mmcli does not know the media limits of provider {provider!r}.")
-    return found
 
 
 # Inputs larger than this are refused before they are read in full: no

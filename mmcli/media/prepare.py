@@ -1,5 +1,9 @@
 """Shaping media for one provider: each kind goes to its own module, and a
-whole request is checked against the provider's limit for one request."""
+whole request is checked against the provider's limit for one request.
+
+Callers pass the provider's ``ProviderLimits`` (a provider class's
+``media_limits``; ``providers.registry.media_limits_of`` by name): media sits
+below the providers and never looks one up."""
 
 from __future__ import annotations
 
@@ -8,23 +12,22 @@ from dataclasses import replace
 
 from ..conversation import Message, Part, Request
 from ..errors import UsageError
-from .limits import ProviderLimits, limits_of
-from .sources import display_name, mb
+from .describe import display_name, mb
+from .limits import ProviderLimits
 
 # Request options that choose how a video becomes frames (part of the cache key).
 FPS_OPTION = "video_fps"
 MAX_FRAMES_OPTION = "video_max_frames"
 
 
-def prepare(part: Part, provider: str | ProviderLimits, *, purpose: str = "chat") -> Part:
-    """Return ``part`` as ``provider`` should receive it.
+def prepare(part: Part, limits: ProviderLimits) -> Part:
+    """Return ``part`` as the provider whose ``limits`` these are should receive it.
 
     The same object when it is acceptable as it is; otherwise a new Part
     (same ``source``) converted, rotated upright or downscaled to the
-    provider's documented limits. ``purpose="transcription"`` applies the
-    transcription endpoint's wider list of audio formats.
+    provider's documented limits. An endpoint with limits of its own (OpenAI's
+    transcription endpoint takes more audio formats) has its own ``ProviderLimits``.
     """
-    limits = provider if isinstance(provider, ProviderLimits) else limits_of(provider)
     if part.kind == "image":
         from .images import prepare_image
 
@@ -32,12 +35,7 @@ def prepare(part: Part, provider: str | ProviderLimits, *, purpose: str = "chat"
     if part.kind == "audio":
         from .audio import prepare_audio
 
-        accepted = None
-        if purpose == "transcription":
-            from ..providers.media_limits import OPENAI_TRANSCRIPTION_AUDIO_TYPES
-
-            accepted = OPENAI_TRANSCRIPTION_AUDIO_TYPES
-        return prepare_audio(part, limits, accepted)
+        return prepare_audio(part, limits)
     if part.kind == "video":
         from .video import prepare_video, takes_natively
 
@@ -47,9 +45,8 @@ def prepare(part: Part, provider: str | ProviderLimits, *, purpose: str = "chat"
     return part
 
 
-def fits_request(parts: Iterable[Part], provider: str | ProviderLimits) -> None:
-    """Raise UsageError when the inline media of one request exceed what ``provider`` takes."""
-    limits = provider if isinstance(provider, ProviderLimits) else limits_of(provider)
+def fits_request(parts: Iterable[Part], limits: ProviderLimits) -> None:
+    """Raise UsageError when the inline media of one request exceed what the provider (its ``limits``) takes."""
     attached = [p for p in parts if p.is_media]
     images = sum(1 for p in attached if p.kind == "image")
     if limits.max_images is not None and images > limits.max_images:
@@ -75,15 +72,15 @@ def fits_request(parts: Iterable[Part], provider: str | ProviderLimits) -> None:
     )
 
 
-def for_provider(request: Request) -> Request:
-    """The request as its provider can take it: each video that the provider does not
-    take natively replaced by sampled frames with their timestamps (the same request
-    when there is nothing to replace). Sessions and the cache key keep the video."""
+def for_provider(request: Request, limits: ProviderLimits) -> Request:
+    """The request as its provider (whose ``limits`` these are) can take it: each video
+    that the provider does not take natively replaced by sampled frames with their
+    timestamps (the same request when there is nothing to replace). Sessions and the
+    cache key keep the video."""
     if not any(p.kind == "video" for m in request.messages for p in m.parts):
         return request
     from . import video
 
-    limits = limits_of(request.model.provider)
     fps = float(request.options.get(FPS_OPTION) or video.DEFAULT_FPS)  # type: ignore[arg-type]
     max_frames = int(request.options.get(MAX_FRAMES_OPTION) or video.DEFAULT_MAX_FRAMES)  # type: ignore[call-overload]
     messages = []

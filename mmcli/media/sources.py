@@ -18,6 +18,9 @@ from typing import BinaryIO
 from ..conversation import Part
 from ..errors import UsageError
 from . import limits
+
+# Re-exported: callers outside media (fragments, request options, gemini) name sources through here.
+from .describe import display_name, mb, one_line, reason_text, stored_source
 from .sniff import UNKNOWN, Sniffed, sniff
 
 _EXPECTED_NOUN = {"image": "an image", "audio": "an audio file", "document": "a PDF document", "video": "a video"}
@@ -88,19 +91,6 @@ def _refuse(name: str, found: Sniffed, expect: str | None) -> None:
     raise UsageError(
         f"{name} is not an image, audio, video or PDF file that mmcli can send (it looks like {found.label})."
     )
-
-
-def display_name(source: str) -> str:
-    """How messages name a source: stdin for ``-``, a URL without its query string."""
-    return "stdin" if source == "-" else stored_source(source)
-
-
-def stored_source(source: str) -> str:
-    """The source as sessions keep it: a URL loses its query and fragment (presigned tokens, signatures)."""
-    if not source.startswith(("http://", "https://")):
-        return source
-    cut = min((at for at in (source.find("?"), source.find("#")) if at != -1), default=-1)
-    return source if cut == -1 else source[:cut]
 
 
 def _read_source(source: str, name: str, stdin: BinaryIO | None, cap: int, check_head, timeout) -> bytes:  # type: ignore[no-untyped-def]
@@ -266,18 +256,3 @@ def _opener():  # type: ignore[no-untyped-def]
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
     return urllib.request.build_opener(HttpOnlyRedirects)
-
-
-def one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def reason_text(reason: object) -> str:
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return one_line(str(reason).rstrip(".")) or type(reason).__name__
-
-
-def mb(size: float) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
-

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..conversation import Part
 from ..errors import UsageError
+from .describe import display_name, mb, reason_text
 from .limits import JPEG, ProviderLimits
-from .sources import display_name, mb, reason_text
 
 DEFAULT_FPS = 1.0
 DEFAULT_MAX_FRAMES = 60

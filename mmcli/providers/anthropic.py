@@ -47,7 +47,7 @@ class AnthropicProvider(SdkProvider):
         )
 
     def request_body(self, request: Request) -> dict[str, Any]:
-        media = prepare_media(request, self.name)
+        media = prepare_media(request, self.media_limits)
         body: dict[str, Any] = {
             "model": request.model.name,
             "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..conversation import Message, Part, Request
 from ..errors import (
@@ -22,6 +22,9 @@ from ..errors import (
     one_sentence,
     redact,
 )
+
+if TYPE_CHECKING:
+    from ..media.limits import ProviderLimits
 
 
 @dataclass(frozen=True)
@@ -137,8 +140,8 @@ class Provider(Protocol):
         ...
 
 
-def prepare_media(request: Request, provider: str) -> dict[str, Part]:
-    """Every media part of the request as ``provider`` takes it, by content hash.
+def prepare_media(request: Request, limits: ProviderLimits) -> dict[str, Part]:
+    """Every media part of the request as the provider takes it (its ``media_limits``), by content hash.
 
     Prepared once per request (history re-sends the same image every turn),
     and checked against the provider's limit for one request, so an oversized
@@ -152,8 +155,8 @@ def prepare_media(request: Request, provider: str) -> dict[str, Part]:
 
     for part in media_parts:
         if part.sha256 not in prepared:
-            prepared[part.sha256] = media.prepare(part, provider)
-    media.fits_request(prepared.values(), provider)
+            prepared[part.sha256] = media.prepare(part, limits)
+    media.fits_request(prepared.values(), limits)
     return prepared
 
 

@@ -54,7 +54,7 @@ class GeminiProvider(speech.Transcribing, SdkProvider):
         return genai.Client(api_key=self.settings.api_key, vertexai=False, http_options=self.http_options())
 
     def contents(self, request: Request) -> list[dict[str, Any]]:
-        media = prepare_media(request, self.name)
+        media = prepare_media(request, self.media_limits)
         return [self.content(m, media) for m in request.messages]
 
     def content(self, message: Message, media: dict[str, Part]) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def transcribe(
     from .. import media
     from .gemini_common import forget, upload
 
-    part = media.prepare(request.audio, provider.name)
+    part = media.prepare(request.audio, provider.media_limits)
     model, fmt = request.model.name, request.format
     config: dict[str, Any] = {}
     if request.temperature is not None:

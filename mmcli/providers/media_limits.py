@@ -1,7 +1,8 @@
 """What each provider's chat endpoint accepts as media, written down as data.
 
 Owned by the providers (each provider class points at its entry as
-``media_limits``); ``mmcli.media`` reads them to shape what it sends. Each
+``media_limits``); their callers hand them to ``mmcli.media``, which shapes
+what is sent to fit them (media sits below the providers and names none). Each
 entry cites where the number comes from; where a provider documents no
 limit, the value is our own choice and the comment says so.
 
@@ -11,6 +12,8 @@ anything heavy: the tables cost nothing at start-up.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ..media.limits import GIF, HEIC, HEIF, JPEG, MB, PNG, WEBP, ProviderLimits
 
@@ -67,6 +70,8 @@ OPENAI_TRANSCRIPTION_AUDIO_TYPES = frozenset(
     {"audio/flac", "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav", "audio/webm"}
 )
 OPENAI_TRANSCRIPTION_MAX_BYTES = 25 * MB
+# The transcription endpoint as media.prepare sees it: chat's limits with its wider audio list.
+OPENAI_TRANSCRIPTION = replace(OPENAI, audio_types=OPENAI_TRANSCRIPTION_AUDIO_TYPES)
 
 # Gemini API (ai.google.dev/gemini-api/docs/image-understanding, .../audio,
 # .../document-processing): images PNG, JPEG, WEBP, HEIC, HEIF (no GIF);

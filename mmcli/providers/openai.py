@@ -133,7 +133,7 @@ class OpenAIProvider(speech.Transcribing, SdkProvider):
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        media = prepare_media(request, self.name)
+        media = prepare_media(request, self.media_limits)
         messages += [chat_message(m, lambda part: self.content_part(part, media)) for m in request.messages]
         body: dict[str, Any] = {
             "model": request.model.name,

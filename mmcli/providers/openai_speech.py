@@ -44,9 +44,10 @@ def transcribe(
     import openai
 
     from .. import media
+    from .media_limits import OPENAI_TRANSCRIPTION
 
     # Whisper-compatible servers take what OpenAI's transcription endpoint takes.
-    part = media.prepare(request.audio, "openai", purpose="transcription")
+    part = media.prepare(request.audio, OPENAI_TRANSCRIPTION)
     model = request.model.name
     whisper_like = provider.whisper_compatible or "whisper" in model
     params: dict[str, Any] = {

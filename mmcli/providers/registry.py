@@ -12,17 +12,20 @@ import json
 import os
 import threading
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+# The catalogue is read below the registry (stored keys need it before config is loaded);
+# named here as well, where the commands and providers look it up.
+from ..catalogue import catalogue
 from ..config import Config
 from ..conversation import ModelRef
 from ..errors import ConfigError, UsageError
 
 if TYPE_CHECKING:  # base is imported lazily: parsing a model name is on the cache-hit path
+    from ..media.limits import ProviderLimits
     from .base import Capabilities, Provider, ProviderSettings
 
-__all__ = ["ModelRef"]
+__all__ = ["ModelRef", "catalogue"]
 
 # Order in which a set key chooses the default model (DESIGN.md).
 DEFAULT_PROVIDER_ORDER = ("gemini", "openai", "anthropic", "perplexity", "vertex")
@@ -46,14 +49,6 @@ _BARE_PREFIXES = (
     ("sonar", "perplexity"),
 )
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
-
-
-@cache
-def catalogue() -> dict[str, dict]:
-    # Read beside the package rather than through importlib.resources, whose import
-    # (tempfile, random, zipfile) costs every run more than the read itself.
-    text = (Path(__file__).resolve().parent.parent / "data" / "models.json").read_text(encoding="utf-8")
-    return json.loads(text)["providers"]
 
 
 def bare_provider(name: str) -> str | None:
@@ -298,6 +293,18 @@ def provider_class(provider: str) -> type:
     """The class implementing ``provider``; importing its module imports no SDK."""
     module_name, class_name = _IMPLEMENTATIONS[provider]
     return getattr(importlib.import_module(f"{__package__}.{module_name}"), class_name)
+
+
+def media_limits_of(provider: str) -> ProviderLimits:
+    """The media limits ``provider``'s class declares (its ``media_limits``), for callers outside
+    providers/ to hand to ``mmcli.media``, which never looks a provider up; no SDK is imported."""
+    try:
+        found = getattr(provider_class(provider), "media_limits", None)
+    except KeyError:
+        found = None
+    if found is None:
+        raise UsageError(f"mmcli does not know the media limits of provider {provider!r}.")
+    return found
 
 
 def temperature_range(ref: ModelRef) -> tuple[float, float] | None:
