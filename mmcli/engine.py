@@ -245,21 +245,35 @@ def fit_options(request: Request, notify: Callable[[str], None], *, strict: bool
     """Check the options against what the model takes, as its provider declares it."""
     if request.temperature is None:
         return request
-    from .errors import UsageError
     from .providers.registry import temperature_range
 
-    allowed = temperature_range(request.model)
-    value = request.temperature
+    value = fit_temperature(request.model, request.temperature, temperature_range(request.model), notify, strict=strict)
+    return request if value is not None else replace(request, temperature=None)
+
+
+def fit_temperature(
+    model: ModelRef,
+    value: float,
+    allowed: tuple[float, float] | None,
+    notify: Callable[[str], None],
+    *,
+    strict: bool,
+) -> float | None:
+    """``value`` when ``model`` takes it (``allowed``: its range as its provider declares
+    it; None: only its default). Otherwise a usage error when ``strict`` (the model the
+    user chose), or None with a note (a fallback, a compare column): every command the same."""
     if allowed is not None and allowed[0] <= value <= allowed[1]:
-        return request
+        return value
     takes = "takes only its default temperature" if allowed is None else (
         f"takes a temperature from {allowed[0]:g} to {allowed[1]:g}"
     )
     if strict:
+        from .errors import UsageError
+
         fix = "leave -t out" if allowed is None else "pick a value in that range"
-        raise UsageError(f"{request.model} {takes}, not {value:g}; {fix}.")
-    notify(f"Leaving out -t {value:g} for {request.model}: it {takes}.")
-    return replace(request, temperature=None)
+        raise UsageError(f"{model} {takes}, not {value:g}; {fix}.")
+    notify(f"Leaving out -t {value:g} for {model}: it {takes}.")
+    return None
 
 
 def open_cache_or_warn(config: Config, notify: Callable[[str], None] = warn) -> Any:

@@ -11,6 +11,7 @@ from mmcli.store.sessions import SessionStore
 from tests.fakes import Reply
 from tests.test_multimodal import image_bytes, write
 from tests.test_roles import role_file
+from tests.test_transcribe import write_wav
 
 
 def _image_url(body: dict) -> str:
@@ -53,6 +54,15 @@ def test_a_temperature_the_model_cannot_take_fails_alike_before_anything_is_sent
         done = run_mmcli([*args, "-m", "claude-haiku-4-5", "-t", "1.5"], mmcli_env)
         assert done.returncode == 2 and sentence in done.stderr, (args[0], done.stderr)
     assert fake_anthropic.generation_requests == []
+
+
+def test_transcribe_checks_its_models_temperature_with_the_same_sentence(run_mmcli, mmcli_env, fake_openai, tmp_path):
+    # The transcription endpoint's range is its provider's to declare (OpenAI's: 0 to 1, not chat's 0 to 2).
+    wav = write_wav(tmp_path / "call.wav", 3)
+    done = run_mmcli(["transcribe", str(wav), "-m", "openai:whisper-1", "-t", "1.5"], mmcli_env)
+    assert done.returncode == 2
+    assert "openai:whisper-1 takes a temperature from 0 to 1, not 1.5; pick a value in that range." in done.stderr
+    assert fake_openai.requests == []
 
 
 def test_a_session_keeps_the_schema_role_and_frame_options_it_was_asked_with(run_mmcli, mmcli_env, fake_openai):

@@ -114,7 +114,7 @@ def transcribe(
     config = config_module.load()
     ref = models.choose(model, config, fmt)
     models.check_format(ref, fmt)
-    models.check_temperature(ref, temperature)
+    models.fit_temperature(ref, temperature)  # the chosen model's own range, checked as chat checks it
     if language is not None and not language.strip():
         raise UsageError("The language is empty; give an ISO 639-1 code such as en or de.")
     # config.toml's fallbacks; those that cannot transcribe are skipped, with a note

@@ -122,16 +122,11 @@ def transcribe(
 
 def _for_fallback(whole: TranscriptionRequest, model: ModelRef, notify: Callable[[str], None]) -> TranscriptionRequest:
     """The request for a fallback model: a temperature it cannot take is left out, with a note."""
-    from ..errors import UsageError
     from . import models
 
-    request = replace(whole, model=model)
-    try:
-        models.check_temperature(model, request.temperature)
-    except UsageError:
-        notify(f"Leaving out -t {request.temperature:g} for {model}: it is out of that model's range.")
-        request = replace(request, temperature=None)
-    return request
+    return replace(
+        whole, model=model, temperature=models.fit_temperature(model, whole.temperature, strict=False, notify=notify)
+    )
 
 
 def run(

@@ -7,6 +7,9 @@ cannot do the job is refused at once (exit 2) with the models that can.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from .. import engine
 from ..config import Config
 from ..conversation import ModelRef
 from ..errors import ConfigError, UsageError
@@ -34,16 +37,15 @@ def check_format(ref: ModelRef, fmt: str) -> None:
         )
 
 
-def check_temperature(ref: ModelRef, temperature: float | None) -> None:
-    """The transcription endpoint's own range (OpenAI's is 0 to 1, narrower than its chat's)."""
+def fit_temperature(
+    ref: ModelRef, temperature: float | None, *, strict: bool = True, notify: Callable[[str], None] = engine.warn
+) -> float | None:
+    """``temperature`` checked against the transcription endpoint's own range, as the
+    provider declares it (OpenAI's is 0 to 1, narrower than its chat's), the way chat checks its own."""
     cls = speech.transcribing_class(ref.provider)
     if temperature is None or cls is None:
-        return
-    low, high = cls.transcription_temperature_range
-    if not low <= temperature <= high:
-        raise UsageError(
-            f"Temperature {temperature:g} is out of range for {ref}; use a value from {low:g} to {high:g}."
-        )
+        return temperature
+    return engine.fit_temperature(ref, temperature, cls.transcription_temperature_range, notify, strict=strict)
 
 
 def _spoken(items: tuple[str, ...]) -> str:
