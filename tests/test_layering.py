@@ -147,6 +147,13 @@ def test_no_import_cycles_among_modules() -> None:
     assert _cycles(inside) == []
 
 
+def test_no_import_cycles_among_packages() -> None:
+    # A package (live/, providers/, media/ ...) is one layer: its modules may use a lower
+    # package's, never the other way round too (live uses providers; providers never live).
+    inside, _ = _graph()
+    assert _cycles(_package_graph(inside)) == []
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..conversation import Part
+from ..media import pcm
 from ..providers.live_base import (
     AudioOut,
     Interrupted,
@@ -24,7 +25,6 @@ from ..providers.live_base import (
     TextOut,
     UserTranscript,
 )
-from . import pcm
 from .output import AudioOutput, TextOutput
 from .record import Transcript, Turn
 

@@ -147,8 +147,8 @@ def _context(history: list[Any], ref: Any, system: str | None) -> list[Any]:
 def _inputs(request: LiveRequest, provider: str, input_rate: int) -> Any:
     """Images and audio loaded and converted before connecting: a bad file is exit 2 at once."""
     from .. import media
+    from ..media import pcm
     from ..providers.registry import media_limits_of
-    from . import pcm
     from .conversation import Inputs
 
     inputs = Inputs(fast=request.fast)

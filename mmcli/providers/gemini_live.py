@@ -369,7 +369,7 @@ def _to_output_rate(pcm: bytes, mime_type: str) -> bytes:
             rate = int(value)
     if rate == OUTPUT_RATE:
         return pcm
-    from ..live.pcm import resample
+    from ..media.pcm import resample
 
     return resample(pcm, rate, OUTPUT_RATE)
 

@@ -62,7 +62,7 @@ def _mono16(frames: bytes, channels: int, width: int) -> bytes:
 
 def _decoded_pcm(part: Part, rate: int) -> bytes:
     """Any other format: the same PyAV conversion `transcribe` uses (mmcli.media.audio)."""
-    from ..media.audio import to_pcm as decoded_pcm
+    from .audio import to_pcm as decoded_pcm
 
     return decoded_pcm(part, rate)
 
