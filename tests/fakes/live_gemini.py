@@ -211,16 +211,22 @@ class FakeGeminiLive(LiveFakeServer):
 
     async def _complete(self, state: _Connection, number: int, *, interrupted: bool) -> None:
         ws = state.ws
+        handle = f"handle-{number}"
+        self.handles[handle] = number
+        resumption = {"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}}
+        if self.go_away_after_turn == number:
+            # The warning comes before the turn ends (a server may send it at any time): a client
+            # that answers the turn's end at once with the next line must already know, or the
+            # test would race the client's input against this message.
+            await self.send(ws, resumption)
+            await self.send(ws, {"goAway": {"timeLeft": "2s"}})
+            asyncio.get_running_loop().call_later(2.0, lambda: asyncio.ensure_future(ws.close(1000)))
         await self.send(ws, {
             "serverContent": {"turnComplete": True},
             "usageMetadata": {"promptTokenCount": 10, "responseTokenCount": 20, "totalTokenCount": 30},
         })
-        handle = f"handle-{number}"
-        self.handles[handle] = number
-        await self.send(ws, {"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}})
-        if self.go_away_after_turn == number:
-            await self.send(ws, {"goAway": {"timeLeft": "2s"}})
-            asyncio.get_running_loop().call_later(2.0, lambda: asyncio.ensure_future(ws.close(1000)))
+        if self.go_away_after_turn != number:
+            await self.send(ws, resumption)
         if self.close_after_turn == number:
             await ws.close(1000)
 
