@@ -405,12 +405,15 @@ class Call:
             provider.prepare()  # the SDK client, while the caller still stores the question
         except Exception:  # noqa: BLE001, S110 - the call itself makes it again and reports what is wrong
             pass
+        # Started now, not after "go": starting a thread takes up to milliseconds.
+        went = threading.Event()
+        threading.Thread(target=self.exit_when_caller_leaves, args=(went,), daemon=True).start()
         protocol.send(self.conn, {"t": "accepted"})
         go, _ = reader.read()  # until the caller says go, it may still answer in-process instead
         if go.get("t") != "go":
             return
         self.conn.settimeout(None)
-        threading.Thread(target=self.exit_when_caller_leaves, daemon=True).start()
+        went.set()
         self.stream(provider, request)
 
     def take_callers_context(self, message: dict[str, Any], fds: list[int]) -> None:
@@ -426,11 +429,13 @@ class Call:
             for fd in fds:
                 os.close(fd)
 
-    def exit_when_caller_leaves(self) -> None:
+    def exit_when_caller_leaves(self, went: threading.Event) -> None:
         """The caller sends nothing after `go`: any read returning means it closed (Ctrl-C, SIGTERM, a crash).
 
         Exiting then closes the provider's connection at once, even mid-read, so the provider stops generating.
+        It reads only once ``went`` is set: before that, the call's own thread reads the "go".
         """
+        went.wait()
         try:
             self.conn.recv(1)
         except OSError:
