@@ -497,6 +497,32 @@ def test_an_offer_a_cache_hit_makes_needless_reaches_no_provider(run_mmcli, mmcl
     assert status["active"] == 0  # its child let it go rather than waiting on
 
 
+def _other_name_of_this_python() -> Path | None:
+    here = Path(sys.executable)
+    for name in ("python3", "python"):
+        other = here.with_name(name)
+        if name != here.name and other.exists() and other.resolve() == here.resolve():
+            return other
+    return None
+
+
+@pytest.mark.skipif(_other_name_of_this_python() is None, reason="this Python has one name only")
+def test_the_script_and_python_m_share_one_worker(mmcli_env, mmcli_cwd, own_worker, fake_openai):
+    """`mmcli` runs `.venv/bin/python3`, `python -m mmcli` often `.venv/bin/python`: the same
+    interpreter under two names must not make each other's worker look outdated."""
+    env, runtime = own_worker
+    info = _start_worker(env, runtime)
+    alias = _other_name_of_this_python()
+    fake_openai.queue(Reply(text="One."), Reply(text="Two."))
+    for python, question in ((str(alias), "One?"), (sys.executable, "Two?")):
+        done = subprocess.run([python, "-m", "mmcli", "chat", "-m", "gpt-4o-mini", question], env=env,
+                              cwd=mmcli_cwd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stderr
+    status = _status(runtime)
+    assert status is not None and status["pid"] == info["pid"]  # neither call told the worker to go
+    assert _alive(info["pid"])
+
+
 def test_the_worker_exits_when_idle(run_mmcli, mmcli_env, own_worker):
     env, runtime = own_worker
     info = _start_worker(env, runtime, "--idle-minutes", "0.02")  # about a second

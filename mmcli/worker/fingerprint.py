@@ -53,7 +53,9 @@ def _sources(root: Path) -> list[str]:
 def fingerprint() -> str:
     from .. import __version__
 
-    parts = [__version__, sys.executable, sys.version]
+    # The interpreter by its real path: the `mmcli` script runs `.venv/bin/python3`, `python -m mmcli`
+    # often `.venv/bin/python`; the same interpreter must not make the other's worker look outdated.
+    parts = [__version__, os.path.realpath(sys.executable), sys.version]
     parts += [_stamp(path) for path in _sources(_package_dir())]
     for name in SDK_MODULES:
         try:
