@@ -456,6 +456,23 @@ class Call:
 
             if _debug():
                 _report_traceback()  # the provider-side traceback, redacted, on the caller's stderr
+            self.release_callers_stderr()
             protocol.send(self.conn, protocol.error_to_wire(exc))
             return
+        self.release_callers_stderr()
         protocol.send(self.conn, {"t": "end"})
+
+    def release_callers_stderr(self) -> None:
+        """Let go of the caller's stderr before telling it the call is over.
+
+        Whoever reads that stderr through a pipe (a script capturing it, `2>&1 |`)
+        waits until every process holding it has closed it; this child exiting
+        takes milliseconds after the caller is done (unmapping a large process).
+        """
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
