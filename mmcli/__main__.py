@@ -34,13 +34,16 @@ def _exit_now(exc: SystemExit) -> None:
     import sys
     import threading
 
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's; elsewhere, exit as usual
+    if run_exit_handlers is None or any(
+        t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()
+    ):
         raise exc
     code = exc.code
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)  # what Python does with a SystemExit that carries a message
         code = 1
-    atexit._run_exitfuncs()
+    run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
