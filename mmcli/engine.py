@@ -560,18 +560,22 @@ def _same(request: Request) -> Request:
 def _through_offer(
     offered: Any, config: Config, timeout: float | None, while_waiting: Callable[[], None] | None
 ) -> Callable[[Request], Iterator[object]]:
-    from .providers import registry
+    return lambda _: _go(offered, offered.request, config, timeout, while_waiting)
 
-    def through_offer(_: Request) -> Iterator[object]:
-        events = offered.go()
-        if events is None:  # turned down before the call: nothing reached the provider
-            prepared = offered.request
-            return registry.get_provider(prepared.model, config, timeout=timeout).stream(prepared)
-        if while_waiting is not None:
-            while_waiting()
-        return events
 
-    return through_offer
+def _go(
+    offered: Any, prepared: Request, config: Config, timeout: float | None, while_waiting: Callable[[], None] | None
+) -> Iterator[object]:
+    """The worker's events for the offered call; when the worker turns it down (or
+    the offer could not be made) nothing has reached the provider: the call is made here."""
+    events = None if offered is None else offered.go()
+    if events is None:
+        from .providers import registry
+
+        return registry.get_provider(prepared.model, config, timeout=timeout).stream(prepared)
+    if while_waiting is not None:
+        while_waiting()
+    return events
 
 
 def _event_source(
@@ -582,9 +586,6 @@ def _event_source(
     from . import worker
     from .providers import registry
 
-    def in_process(request: Request) -> Iterator[object]:
-        return registry.get_provider(request.model, config, timeout=timeout).stream(request)
-
     if not worker.enabled(config):
         return registry.get_provider(request.model, config, timeout=timeout).stream
     from .worker import client
@@ -594,13 +595,9 @@ def _event_source(
     if connection is None:
         return registry.get_provider(request.model, config, timeout=timeout).stream
 
-    def through_worker(request: Request) -> Iterator[object]:
-        events = client.call(connection, request, settings, config.worker_idle_minutes)
-        if events is None:
-            return in_process(request)  # nothing reached the provider yet
-        if while_waiting is not None:
-            while_waiting()
-        return events
+    def through_worker(prepared: Request) -> Iterator[object]:
+        offered = client.offer(connection, prepared, settings, config.worker_idle_minutes)
+        return _go(offered, prepared, config, timeout, while_waiting)
 
     return through_worker
 

@@ -42,12 +42,6 @@ def debug(note: str) -> None:
         report(f"worker: {note}")
 
 
-def stream(request: Any, settings: Any, idle_minutes: float | None = None) -> Iterator[Any] | None:
-    """The events of ``request`` as the worker streams them, or None to answer in-process."""
-    sock = connect(idle_minutes)
-    return None if sock is None else call(sock, request, settings, idle_minutes)
-
-
 def connect(idle_minutes: float | None = None) -> socket.socket | None:
     """A connection to this user's worker (which forks the call's process on it), or None.
 
@@ -60,12 +54,6 @@ def connect(idle_minutes: float | None = None) -> socket.socket | None:
         start(idle_minutes)
         return None
     return _connect(directory / paths.SOCKET_NAME, idle_minutes)
-
-
-def call(sock: socket.socket, request: Any, settings: Any, idle_minutes: float | None = None) -> Iterator[Any] | None:
-    """Hand ``request`` to the worker on ``sock``: its events, or None (nothing was sent to the provider)."""
-    offered = offer(sock, request, settings, idle_minutes)
-    return None if offered is None else offered.go()
 
 
 def offer(sock: socket.socket, request: Any, settings: Any, idle_minutes: float | None = None) -> Offer | None:
