@@ -165,16 +165,13 @@ class Worker:
         self.children: set[int] = set()
         self.calling: set[int] = set()  # the children making a provider call (not a status or a stop)
         self.spare: int | None = None
-        # What the next spare rehearses: the provider of the latest call; None (every SDK) until one.
-        self.recent_providers: list[str] | None = None
+        # What the next spare rehearses: the provider of the latest call (only that one: rehearsing
+        # takes CPU from the caller's next start on a small machine); every SDK until a call says.
+        self.last_provider: str | None = None
         self.notices = _Notices()
         self.counts = _SharedCounts()  # a spare forked long ago still reports today's counts
         self.fingerprint = fingerprint()
         self.versions = versions()
-
-    @property
-    def served(self) -> int:
-        return self.counts.served
 
     def serve(self) -> None:
         signal.signal(signal.SIGTERM, _raise_stop)
@@ -224,8 +221,7 @@ class Worker:
                 self.last_active = time.monotonic()
             elif kind == "calling":
                 self.calling.add(pid)
-                # Only the latest: rehearsing takes CPU from the caller's next start on a small machine.
-                self.recent_providers = [detail]
+                self.last_provider = detail
         self.counts.active = len(self.calling & self.children)
 
     def _fork_spare(self) -> None:
@@ -250,7 +246,7 @@ class Worker:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             os.close(self.notices.reader)
             if not _waiting(self.listener):
-                _rehearse(self.recent_providers)
+                _rehearse(None if self.last_provider is None else [self.last_provider])
             conn, _ = self.listener.accept()
             # Counted here, not by the parent: a status call must see itself counted, and only
             # one spare exists at a time (the next is forked on this notice), so one writer.
