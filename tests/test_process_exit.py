@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -66,3 +68,21 @@ def test_a_thread_still_working_is_waited_for(tmp_path):
     )
     assert done.returncode == 0
     assert (tmp_path / "thread-finished").read_text() == "yes"
+
+
+SCRIPT = Path(sys.executable).with_name("mmcli")
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="mmcli is not installed as a script beside this Python")
+def test_the_installed_script_answers_and_ends_with_its_exit_code(mmcli_env, mmcli_cwd, fake_openai):
+    # What users run: the console script pip made (entry point mmcli.__main__:main), not `python -m mmcli`.
+    from tests.fakes import Reply
+
+    fake_openai.queue(Reply(text="From the script."))
+    done = subprocess.run([str(SCRIPT), "chat", "-m", "gpt-4o-mini", "Hi"], env=mmcli_env, cwd=mmcli_cwd,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stdout) == (0, "From the script.\n")
+    assert fake_openai.generation_requests[-1].json["messages"][-1]["content"] == "Hi"
+    bad = subprocess.run([str(SCRIPT), "chat", "-t", "9", "Hi"], env=mmcli_env, cwd=mmcli_cwd,
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert bad.returncode == 2 and bad.stderr.startswith("mmcli: ")
