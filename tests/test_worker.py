@@ -359,7 +359,10 @@ def test_a_changed_key_takes_effect_at_once(run_mmcli, mmcli_env, fake_openai, s
     assert keys == [TEST_KEYS["OPENAI_API_KEY"], "sk-another-key-9876543210"]
 
 
-def test_a_version_change_replaces_the_worker(run_mmcli, mmcli_env, fake_openai, own_worker, tmp_path):
+@pytest.mark.parametrize("change", ["version", "edit"])
+def test_a_version_change_replaces_the_worker(run_mmcli, mmcli_env, fake_openai, own_worker, tmp_path, change):
+    """An upgrade, or an edit of a checkout under the same version (which only the worker's
+    child sees, by the files' stamps), makes the next call answer in-process and start a new worker."""
     env, runtime = own_worker
     # An installed copy of mmcli that can be "upgraded" under the running worker.
     site = tmp_path / "site"
@@ -371,13 +374,17 @@ def test_a_version_change_replaces_the_worker(run_mmcli, mmcli_env, fake_openai,
     assert old["versions"]["mmcli"] != "9.9.9"
     assert run_mmcli(["chat", "--no-cache", "-m", "gpt-4o-mini", "Q"], env).stdout == "Old, warm.\n"
     assert _status(runtime)["served"] >= 1
-    init = site / "mmcli" / "__init__.py"
-    init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+was-'))
+    if change == "version":
+        init = site / "mmcli" / "__init__.py"
+        init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+was-'))
+    else:
+        engine = site / "mmcli" / "engine.py"
+        engine.write_text(engine.read_text() + "\n# edited\n")
     fake_openai.queue(Reply(text="New."))
     done = run_mmcli(["chat", "--no-cache", "-m", "gpt-4o-mini", "Q"], env)
     assert (done.returncode, done.stdout, done.stderr) == (0, "New.\n", "")  # answered in-process meanwhile
     new = _wait_for_worker(runtime, not_pid=old["pid"])
-    assert new["versions"]["mmcli"].startswith("9.9.9")
+    assert new["versions"]["mmcli"].startswith("9.9.9") == (change == "version")
     deadline = time.monotonic() + 10
     while _alive(old["pid"]) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -477,6 +484,41 @@ def test_a_spare_child_waits_ready_and_a_killed_one_is_replaced(run_mmcli, mmcli
     while after["active"] and time.monotonic() < deadline:  # until the worker has reaped the call's child
         after = _status(runtime)
     assert after["active"] == 0  # status calls themselves are never counted as provider calls
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads a process's children from /proc")
+def test_no_spare_is_forked_during_a_call_but_a_second_caller_is_served_at_once(
+    mmcli_env, mmcli_cwd, own_worker, fake_openai
+):
+    """Forking and rehearsing a spare takes a core: not while a call runs (nor while its caller
+    stores the answer); a caller arriving meanwhile still gets a child of the worker at once."""
+    env, runtime = own_worker
+    info = _start_worker(env, runtime)
+    deadline = time.monotonic() + 30
+    while len(_children(info["pid"])) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fake_openai.queue(Reply(text="Slow.", delay_s=3.0), Reply(text="Quick."))
+
+    def one_shot(question: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "mmcli", "chat", "--no-cache", "-m", "gpt-4o-mini", question],
+                                env=env, cwd=mmcli_cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    slow = one_shot("Slow?")
+    deadline = time.monotonic() + 30
+    while not fake_openai.generation_requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the spare's "accepted" has long been read: a spare forked for it would exist by now
+    assert len(_children(info["pid"])) == 1, "only the call's child while the call runs"
+    quick = one_shot("Quick?")
+    assert quick.communicate(timeout=60)[0] == "Quick.\n"
+    assert len(fake_openai.generation_requests) == 2 and slow.poll() is None  # served while the slow one ran
+    assert slow.communicate(timeout=60) == ("Slow.\n", "")
+    assert _status(runtime)["served"] >= 2
+    deadline = time.monotonic() + 10
+    while len(_children(info["pid"])) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_children(info["pid"])) == 1, "after the calls, one spare waits again"
 
 
 def test_an_offer_a_cache_hit_makes_needless_reaches_no_provider(run_mmcli, mmcli_env, own_worker, fake_openai):

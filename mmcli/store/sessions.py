@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..conversation import Message, Part
 from ..errors import UsageError, redact
@@ -123,8 +123,7 @@ class SessionInfo:
         return cls(*fields, options=json.loads(options) if options else {})
 
 
-@dataclass(frozen=True)
-class SearchHit:
+class SearchHit(NamedTuple):  # records of rows: named tuples are cheaper to create than dataclasses
     """One message that matches a search: where it is, and its text around the match."""
 
     session: str
@@ -141,8 +140,7 @@ HIT_START, HIT_END = "\x02", "\x03"
 _SNIPPET_TOKENS = 16
 
 
-@dataclass(frozen=True)
-class StoredMessage:
+class StoredMessage(NamedTuple):
     """A message with what the store knows about it beyond the conversation itself."""
 
     message: Message

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths, protocol
-from .fingerprint import fingerprint
+from .fingerprint import identity
 
 CONNECT_TIMEOUT_S = 1.0
 ACCEPT_TIMEOUT_S = 10.0  # a forked child parses and says "accepted" in milliseconds; this is for a swamped machine
@@ -68,7 +68,7 @@ def offer(sock: socket.socket, request: Any, settings: Any, idle_minutes: float 
         message = {
             "t": "request",
             "protocol": protocol.PROTOCOL,
-            "fingerprint": fingerprint(),
+            "identity": identity(),
             "env": dict(os.environ),
             "cwd": os.getcwd(),
             "settings": protocol.settings_to_wire(settings),

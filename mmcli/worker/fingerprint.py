@@ -2,19 +2,17 @@
 same mmcli code and the same SDKs. A worker whose fingerprint differs is told
 to exit, so an upgrade (or an edit of a checkout) takes effect at the next call.
 
-Computed from file metadata only (no SDK import, no package metadata scan),
-so the client pays well under a millisecond for it.
+Computed from file metadata only (no SDK import, no package metadata scan).
+A caller sends only its ``identity`` (which mmcli, which Python); the
+worker's child stats the files while the caller stores its question.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from functools import cache
 from pathlib import Path
-
-from ..digest import sha256_hex
 
 # The installed packages the worker runs on a caller's behalf.
 SDK_MODULES = ("openai", "anthropic", "google.genai", "google.auth", "httpx", "httpx2", "PIL")
@@ -49,14 +47,29 @@ def _sources(root: Path) -> list[str]:
     return sorted(found)
 
 
-@cache
-def fingerprint() -> str:
+def identity() -> str:
+    """Which mmcli on which Python: what a caller sends with every call, for the price of one
+    realpath. The worker's child checks the rest (``current_fingerprint``) while the caller goes on."""
     from .. import __version__
 
     # The interpreter by its real path: the `mmcli` script runs `.venv/bin/python3`, `python -m mmcli`
     # often `.venv/bin/python`; the same interpreter must not make the other's worker look outdated.
-    parts = [__version__, os.path.realpath(sys.executable), sys.version]
-    parts += [_stamp(path) for path in _sources(_package_dir())]
+    return "\n".join([__version__, os.path.realpath(sys.executable), sys.version, str(_package_dir())])
+
+
+@cache
+def fingerprint() -> str:
+    """This process's fingerprint, as it was when first asked (a worker's, from its start)."""
+    return current_fingerprint()
+
+
+def current_fingerprint() -> str:
+    """The fingerprint of what is installed now: ``identity`` and every source and SDK file's stamp."""
+    import importlib.util
+
+    from ..digest import sha256_hex
+
+    parts = [identity(), *(_stamp(path) for path in _sources(_package_dir()))]
     for name in SDK_MODULES:
         try:
             spec = importlib.util.find_spec(name)

@@ -185,7 +185,7 @@ def event_to_wire(event: Any) -> dict[str, Any]:
     kind = type(event).__name__
     if kind not in _EVENT_KINDS:
         raise TypeError(f"not a provider event: {kind}")
-    return {"t": "event", "kind": kind, "data": asdict(event)}
+    return {"t": "event", "kind": kind, "data": event._asdict()}
 
 
 def event_from_wire(message: dict[str, Any]) -> Any:

@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from . import paths, protocol
-from .fingerprint import fingerprint, versions
+from .fingerprint import current_fingerprint, fingerprint, identity, versions
 
 DEFAULT_IDLE_MINUTES = 10.0
+SPARE_AFTER_CALL_S = 0.03  # about what a caller takes to store the answer and exit; the next one starts later
 TICK_S = 1.0  # how often the idle time, the socket file and finished children are looked at
 REQUEST_READ_TIMEOUT_S = 30.0
 
@@ -165,6 +166,8 @@ class Worker:
         self.children: set[int] = set()
         self.calling: set[int] = set()  # the children making a provider call (not a status or a stop)
         self.spare: int | None = None
+        self.busy: set[int] = set()  # children that took a call and have not said it is done
+        self.quiet_from = 0.0  # when the last call's caller should be done too (monotonic)
         # What the next spare rehearses: the provider of the latest call (only that one: rehearsing
         # takes CPU from the caller's next start on a small machine); every SDK until a call says.
         self.last_provider: str | None = None
@@ -179,15 +182,33 @@ class Worker:
         signal.signal(signal.SIGINT, _raise_stop)
         try:
             while self._should_go_on():
+                wait = TICK_S
                 if self.spare is None:
-                    self._fork_spare()
-                ready, _, _ = select.select([self.notices.reader], [], [], TICK_S)
-                if ready:
+                    wait = self._spare_due_in()
+                    if wait <= 0 or _waiting(self.listener):
+                        self._fork_spare()
+                        wait = TICK_S
+                # Without a spare, a caller connecting is a reason to fork one at once.
+                watched = [self.notices.reader] if self.spare is not None else [self.notices.reader, self.listener]
+                ready, _, _ = select.select(watched, [], [], min(wait, TICK_S))
+                if self.notices.reader in ready:
                     self._take_notices()
         except Stop:
             pass
         finally:
             self._close()
+
+    def _spare_due_in(self) -> float:
+        """Seconds until the next spare should be forked.
+
+        Not while a call is under way, nor right after one: forking this large process
+        and rehearsing in the new child take a core for milliseconds, which on a small
+        machine the call and then its caller (storing the answer, exiting) would lose.
+        A caller that connects meanwhile gets a spare at once (``serve``).
+        """
+        if self.busy:
+            return TICK_S
+        return self.quiet_from - time.monotonic()
 
     def _should_go_on(self) -> bool:
         self._reap()
@@ -211,14 +232,19 @@ class Worker:
                 if pid == self.spare:
                     self.spare = None  # died before taking a call (killed by hand): fork another
         self.calling &= self.children
+        self.busy &= self.children
         self.counts.active = len(self.calling)
 
     def _take_notices(self) -> None:
         for pid, kind, detail in self.notices.read():
             if kind == "accepted" and pid == self.spare:
                 self.children.add(pid)
+                self.busy.add(pid)
                 self.spare = None
                 self.last_active = time.monotonic()
+            elif kind == "done":
+                self.busy.discard(pid)
+                self.quiet_from = time.monotonic() + SPARE_AFTER_CALL_S
             elif kind == "calling":
                 self.calling.add(pid)
                 self.last_provider = detail
@@ -258,6 +284,7 @@ class Worker:
         except BaseException:  # noqa: BLE001 - a child never returns into the parent's loop
             code = 1
         finally:
+            self.notices.send("done")
             try:
                 sys.stderr.flush()  # the caller's stderr: what the SDK or MMCLI_DEBUG wrote there
             except (OSError, ValueError):
@@ -383,9 +410,9 @@ class Call:
             self.answer(message, blobs, reader)
 
     def answer(self, message: dict[str, Any], blobs: list[bytes], reader: protocol.Reader) -> None:
-        if message.get("fingerprint") != self.worker.fingerprint:
-            # Another mmcli or SDK version: this worker is out of date. The caller
-            # answers in-process and starts a fresh worker.
+        if message.get("identity") != identity() or current_fingerprint() != self.worker.fingerprint:
+            # Another mmcli, Python or SDK version (or an edited checkout): this worker is out
+            # of date. The caller answers in-process and starts a fresh worker.
             protocol.send(self.conn, {"t": "mismatch", "fingerprint": self.worker.fingerprint})
             os.kill(self.parent, signal.SIGTERM)
             return
@@ -436,6 +463,7 @@ class Call:
             self.conn.recv(1)
         except OSError:
             pass
+        self.worker.notices.send("done")
         os._exit(0)
 
     def stream(self, provider: Any, request: Any) -> None:
@@ -454,9 +482,11 @@ class Call:
                 _report_traceback()  # the provider-side traceback, redacted, on the caller's stderr
             self.release_callers_stderr()
             protocol.send(self.conn, protocol.error_to_wire(exc))
+            self.worker.notices.send("done")
             return
         self.release_callers_stderr()
         protocol.send(self.conn, {"t": "end"})
+        self.worker.notices.send("done")
 
     def release_callers_stderr(self) -> None:
         """Let go of the caller's stderr before telling it the call is over.
