@@ -151,7 +151,9 @@ class Worker:
     of time, rehearses the providers the last calls used (so the memory those
     code paths touch is already its own, not shared pages to copy on the first
     write) and then waits in ``accept``. When it takes a connection it tells the
-    parent, which forks the next spare. A call so starts in a process that is
+    parent ("accepted"), and again when the call is over ("done"); the parent
+    forks the next spare shortly after that (``_spare_due_in``), or at once when
+    another caller connects meanwhile. A call so starts in a process that is
     already forked and warm: a fork costs milliseconds, and the first call
     through a freshly forked SDK three times as long as a rehearsed one.
     """
@@ -324,7 +326,7 @@ class Worker:
 
 
 class _Notices:
-    """A pipe on which children tell the parent what it must know: "accepted", "calling PROVIDER"."""
+    """A pipe on which children tell the parent what it must know: "accepted", "calling PROVIDER", "done"."""
 
     def __init__(self) -> None:
         self.reader, self.writer = os.pipe()
