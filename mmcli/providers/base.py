@@ -69,8 +69,7 @@ class Finish(NamedTuple):
 Event = TextDelta | Usage | Citations | Finish
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(NamedTuple):  # a named tuple, as the events are, for the same reason
     """What a model accepts besides text (the ``attachment_types`` idea of llm)."""
 
     image: bool = False
