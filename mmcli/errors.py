@@ -298,7 +298,10 @@ def _parameter_label(command: Callable[..., Any], name: str) -> str:
         hints = typing.get_type_hints(command, include_extras=True)
     except Exception:  # an annotation that does not evaluate: fall back to the parameter's name
         hints = {}
-    info = next(iter(getattr(hints.get(name), "__metadata__", ())), None)
+    hint = hints.get(name)
+    if not hasattr(hint, "__metadata__"):  # Python 3.10 wraps Optional[...] around it when the default is None
+        hint = next((arg for arg in typing.get_args(hint) if hasattr(arg, "__metadata__")), hint)
+    info = next(iter(getattr(hint, "__metadata__", ())), None)
     declared = [getattr(info, "default", None), *(getattr(info, "param_decls", None) or ())]
     flags = [d for d in declared if isinstance(d, str) and d.startswith("-")]
     if flags:

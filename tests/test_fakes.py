@@ -6,6 +6,7 @@ failure here means a fake is wrong, not the CLI.
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 import time
@@ -295,7 +296,9 @@ def test_genai_sdk_honours_base_url_environment_variables(
                  "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_API_VERSION"):
         monkeypatch.delenv(name, raising=False)
     assert genai.Client(api_key=KEY).models.generate_content(model="gemini-2.5-flash", contents="hi").text
-    assert fake_gemini.last_request.path == "/v1/models/gemini-2.5-flash:generateContent"
+    # The SDK's default API version: v1 from google-genai 3 (Python 3.11+), v1beta in 2.x (Python 3.10).
+    default_version = "v1" if int(genai.__version__.split(".")[0]) >= 3 else "v1beta"
+    assert fake_gemini.last_request.path == f"/{default_version}/models/gemini-2.5-flash:generateContent"
     vertex = genai.Client(vertexai=True, api_key="vertex-key")
     assert vertex.models.generate_content(model="gemini-2.5-flash", contents="hi").text
     assert fake_gemini.last_request.path == "/v1beta1/publishers/google/models/gemini-2.5-flash:generateContent"
@@ -410,11 +413,22 @@ def test_anthropic_cut_stream_raises(fake_anthropic: FakeAnthropic) -> None:
     assert received == ["one "]
 
 
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """google-genai 3 (Python 3.11+) is built on httpx2, 2.x (Python 3.10) on httpx."""
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name).TransportError)
+        except ImportError:
+            continue
+    return tuple(found)
+
+
 def test_gemini_cut_stream_raises(fake_gemini: FakeGemini) -> None:
     fake_gemini.queue(Reply(text="one two three", cut_after_chunks=2))
     received: list[str] = []
     client = gemini_client(fake_gemini)
-    with pytest.raises(httpx2.TransportError):
+    with pytest.raises(_transport_errors()):
         for chunk in client.models.generate_content_stream(
                 model="gemini-2.5-flash", contents="x"):
             received.append(chunk.text or "")

@@ -106,7 +106,10 @@ def test_roles_save_list_show(run_mmcli, mmcli_env):
     assert sources == {"code": "built-in", "commit": "built-in", "explain": "file", "shell": "built-in"}
     shown = run_mmcli(["roles", "show", "explain"], mmcli_env)
     assert shown.returncode == 0
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     assert tomllib.loads(shown.stdout) == {"system": "Explain simply.", "temperature": 0.3,
                                            "schema": "summary, level int",

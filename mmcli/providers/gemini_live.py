@@ -45,6 +45,12 @@ class GeminiLive(GeminiProvider):
     live_api_version: str | None = "v1beta"
     live_input_rate = INPUT_RATE
 
+    def http_options(self) -> Any:
+        # On the client, not in LiveConnectConfig: google-genai 2.x refuses request-level http_options there.
+        options = super().http_options()
+        options.api_version = self.live_api_version
+        return options
+
     def connect(self, options: LiveOptions) -> contextlib.AbstractAsyncContextManager[GeminiLiveConnection]:
         return _opened(GeminiLiveConnection(self, options))
 
@@ -132,8 +138,6 @@ class GeminiLiveConnection(SdkSocket):
         if options.history and self._handle is None:
             # The earlier turns are context only: the server must not answer them.
             config.history_config = types.HistoryConfig(initial_history_in_client_content=True)
-        if self._provider.live_api_version:
-            config.http_options = types.HttpOptions(api_version=self._provider.live_api_version)
         return config
 
     async def _connect(self) -> None:
