@@ -602,6 +602,78 @@ def _event_source(
     return through_worker
 
 
+class Transcriber:
+    """Transcribes requests for one model, as a provider does (``transcribe(request, on_delta,
+    on_upload)``): through the warm worker when one answers (this process then imports no
+    SDK), else with the provider here. Safe to call from several threads at once (the pieces
+    of a long recording): each call through the worker is a connection, and a child, of its own.
+    """
+
+    def __init__(self, model: ModelRef, config: Config, timeout: float | None):
+        import threading
+
+        self.model, self.config, self.timeout = model, config, timeout
+        self._here: Any = None
+        self._lock = threading.Lock()
+
+    def transcribe(
+        self,
+        request: Any,
+        on_delta: Callable[[str], None] | None = None,
+        on_upload: Callable[[], None] | None = None,
+    ) -> Any:
+        from . import worker
+
+        if worker.enabled(self.config):
+            events = self._through_worker(request, stream_text=on_delta is not None)
+            if events is not None:
+                return _transcription_of(events, on_delta, on_upload)
+        return self._provider_here().transcribe(request, on_delta, on_upload)
+
+    def _through_worker(self, request: Any, *, stream_text: bool) -> Iterator[object] | None:
+        """The worker's messages for this call, or None when no worker takes it (nothing was sent)."""
+        from .providers import registry
+        from .worker import client
+
+        settings = registry.provider_settings(self.model.provider, self.config, timeout=self.timeout)
+        connection = client.connect(self.config.worker_idle_minutes)
+        if connection is None:
+            return None
+        offered = client.offer(connection, request, settings, self.config.worker_idle_minutes, stream_text=stream_text)
+        return None if offered is None else offered.go()
+
+    def _provider_here(self) -> Any:
+        with self._lock:  # the SDK is imported once, whichever piece needs it first
+            if self._here is None:
+                from .providers import registry
+
+                self._here = registry.get_provider(self.model, self.config, timeout=self.timeout)
+            return self._here
+
+
+def _transcription_of(
+    events: Iterator[object], on_delta: Callable[[str], None] | None, on_upload: Callable[[], None] | None
+) -> Any:
+    """The Transcription the worker sends last, passing on streamed text and the upload note."""
+    from .providers.base import TextDelta
+    from .worker.protocol import UPLOADING
+
+    result = None
+    with closing(events):  # an interruption here closes the socket: the worker's child stops the call
+        for event in events:
+            if isinstance(event, TextDelta):
+                if on_delta is not None:
+                    on_delta(event.text)
+            elif event == UPLOADING:
+                if on_upload is not None:
+                    on_upload()
+            else:
+                result = event
+    if result is None:
+        raise StreamInterrupted("The mmcli worker ended the transcription without a result; run the command again.")
+    return result
+
+
 def _interruption(exc: BaseException, result: Answer) -> MmcliError:
     """What an answer cut short by the user, the system or the network becomes."""
     from .errors import OutputClosed, interrupt_exit_code

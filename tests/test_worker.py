@@ -65,6 +65,16 @@ from tests.test_repl import (  # noqa: F401
     test_model_switch_sends_the_history_to_the_new_provider_in_its_format,
 )
 from tests.test_signals import test_sigterm_and_sighup_in_a_pipe_keep_question_and_partial  # noqa: F401
+from tests.test_transcribe import (  # noqa: F401
+    test_a_rejected_key_exits_3,
+    test_default_model_streams_text_and_sends_every_option,
+    test_gemini_large_audio_goes_through_the_resumable_file_upload,
+    test_gemini_srt_from_structured_segments,
+    test_gemini_text_from_stdin_streams,
+    test_long_wav_is_split_and_the_srt_joined_with_shifted_times,
+    test_long_wav_json_wrapped_with_model_duration_and_usage,
+    wav,
+)
 
 pytestmark = pytest.mark.worker
 
@@ -194,6 +204,22 @@ def test_a_warm_worker_serves_every_provider_and_the_client_imports_no_sdk(run_m
     assert not heavy and "google.genai" not in modules, sorted(heavy)
 
 
+def test_transcribe_through_a_warm_worker_imports_no_sdk(mmcli_env, mmcli_cwd, fake_openai, wav):
+    """Transcription's provider calls go through the worker too: the mmcli process loads no SDK."""
+    fake_openai.queue(Reply(text="Through the worker."))
+    served = _status(Path(mmcli_env["MMCLI_RUNTIME_DIR"]))["served"]
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mmcli", "transcribe", "-m", "whisper-1", "call.wav"],
+        env=mmcli_env, cwd=mmcli_cwd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert (done.returncode, done.stdout) == (0, "Through the worker.\n"), done.stderr
+    modules = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "mmcli.transcription.job" in modules  # the listing is real
+    heavy = {m for m in modules if m.split(".")[0] in ("openai", "anthropic", "httpx", "httpx2", "pydantic")}
+    assert not heavy and "google.genai" not in modules, sorted(heavy)
+    assert _status(Path(mmcli_env["MMCLI_RUNTIME_DIR"]))["served"] >= served + 2  # the call, and this status
+
+
 def test_usage_and_cost_are_the_same_as_in_process(run_mmcli, mmcli_env, fake_anthropic):
     fake_anthropic.queue(Reply(text="Counted.", usage=(1200, 34)), Reply(text="Counted.", usage=(1200, 34)))
     through = json.loads(run_mmcli(["chat", "--no-cache", "-m", "claude-haiku-4-5", "--json", "Q"], mmcli_env).stdout)
@@ -248,6 +274,26 @@ def test_ctrl_c_closes_the_provider_connection_at_once(mmcli_env, mmcli_cwd, fak
         time.sleep(0.05)
     assert all(_peer_closed(c) for c in connections), "the provider call went on after Ctrl-C"
     assert _status(shared_worker)["served"] > served + 1
+
+
+def test_ctrl_c_stops_a_transcription_in_the_worker_at_once(mmcli_env, mmcli_cwd, fake_openai, shared_worker, wav):
+    fake_openai.queue(Reply(hang=True))
+    served = _status(shared_worker)["served"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mmcli", "transcribe", "--no-cache", "-m", "whisper-1", "call.wav"],
+        env=mmcli_env, cwd=mmcli_cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    fake_openai.wait_for_requests(1, timeout=60)
+    connections = list(fake_openai._connections)
+    assert connections and not any(_peer_closed(c) for c in connections)  # the upload is in flight
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 130 and b"Traceback" not in stderr, stderr
+    deadline = time.monotonic() + 15
+    while not all(_peer_closed(c) for c in connections) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_peer_closed(c) for c in connections), "the transcription went on after Ctrl-C"
+    assert _status(shared_worker)["served"] > served + 1  # it was the worker's child that made the call
 
 
 def test_a_worker_killed_mid_answer_is_an_interrupted_answer_not_a_second_request(

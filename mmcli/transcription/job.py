@@ -140,11 +140,11 @@ def run(
     """Transcribe ``request``'s audio with its model; ``on_delta`` gets streamed text when
     the audio goes in one request."""
     from ..concurrency import Calls
-    from ..providers import registry
+    from ..engine import Transcriber
 
     ref = request.model
     limits = chunking.limits_for(ref.provider, ref.name)
-    provider: Any = registry.get_provider(ref, config, timeout=timeout)
+    provider = Transcriber(ref, config, timeout)  # through the warm worker when one answers
     started = time.perf_counter()
     first_text: list[float] = []
 

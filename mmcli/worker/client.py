@@ -56,12 +56,15 @@ def connect(idle_minutes: float | None = None) -> socket.socket | None:
     return _connect(directory / paths.SOCKET_NAME, idle_minutes)
 
 
-def offer(sock: socket.socket, request: Any, settings: Any, idle_minutes: float | None = None) -> Offer | None:
+def offer(
+    sock: socket.socket, request: Any, settings: Any, idle_minutes: float | None = None, **call: Any
+) -> Offer | None:
     """Send ``request`` to the worker without letting it call the provider yet, or None (answer in-process).
 
     The worker's child reads it and readies the call while this process goes on
     (storing the question, looking in the cache); ``Offer.go`` then lets it
-    call, ``Offer.withdraw`` lets it go unused.
+    call, ``Offer.withdraw`` lets it go unused. ``call``: how to make the call
+    (a transcription's ``stream_text``).
     """
     try:
         wire, blobs = protocol.request_to_wire(request)
@@ -73,6 +76,7 @@ def offer(sock: socket.socket, request: Any, settings: Any, idle_minutes: float 
             "cwd": os.getcwd(),
             "settings": protocol.settings_to_wire(settings),
             "request": wire,
+            **call,
         }
         protocol.send(sock, message, blobs, fds=_stderr_fd())
     except (OSError, ValueError, TypeError) as exc:  # ValueError/TypeError: options that are not JSON
@@ -137,6 +141,10 @@ def _events(sock: socket.socket, reader: protocol.Reader) -> Iterator[Any]:
             kind = message.get("t")
             if kind == "event":
                 yield protocol.event_from_wire(message)
+            elif kind == protocol.UPLOADING:
+                yield protocol.UPLOADING
+            elif kind == "transcription":
+                yield protocol.transcription_from_wire(message)
             elif kind == "error":
                 raise protocol.error_from_wire(message)
             elif kind == "end":

@@ -7,7 +7,7 @@ A message is one JSON frame followed by the raw byte frames it refers to
     message = J frame {"t": ..., "blobs": N, ...} + N B frames
 
 The neutral objects (Request, Message, Part, ProviderSettings, the provider
-events) are written as plain JSON here, and errors as their class name,
+events; a TranscriptionRequest and its Transcription) are written as plain JSON here, and errors as their class name,
 sentence and attributes, so the client raises the same MmcliError class with
 the same exit code as the in-process call would.
 """
@@ -112,22 +112,41 @@ class Reader:
 # --- requests -------------------------------------------------------------------------------------
 
 
-def request_to_wire(request: Request) -> tuple[dict[str, Any], list[bytes]]:
+def _part_to_wire(p: Part, blobs: list[bytes]) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": p.kind, "text": p.text, "mime_type": p.mime_type, "source": p.source}
+    if p.data:
+        out["blob"] = len(blobs)
+        blobs.append(p.data)
+    return out
+
+
+def _part_from_wire(p: dict[str, Any], blobs: list[bytes]) -> Part:
+    data = blobs[p["blob"]] if "blob" in p else b""
+    return Part(kind=p["kind"], text=p["text"], data=data, mime_type=p["mime_type"], source=p["source"])
+
+
+def request_to_wire(request: Any) -> tuple[dict[str, Any], list[bytes]]:
+    """A chat ``Request``, or a ``TranscriptionRequest`` (speech has no messages: "task" says which)."""
     blobs: list[bytes] = []
-
-    def part(p: Part) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": p.kind, "text": p.text, "mime_type": p.mime_type, "source": p.source}
-        if p.data:
-            out["blob"] = len(blobs)
-            blobs.append(p.data)
-        return out
-
+    model = [request.model.provider, request.model.name]
+    if not isinstance(request, Request):
+        wire = {
+            "task": "transcribe",
+            "model": model,
+            "audio": _part_to_wire(request.audio, blobs),
+            "format": request.format,
+            "language": request.language,
+            "prompt": request.prompt,
+            "temperature": request.temperature,
+            "upload_above": request.upload_above,
+        }
+        return wire, blobs
     wire = {
-        "model": [request.model.provider, request.model.name],
+        "model": model,
         "messages": [
             {
                 "role": m.role,
-                "parts": [part(p) for p in m.parts],
+                "parts": [_part_to_wire(p, blobs) for p in m.parts],
                 "incomplete": m.incomplete,
                 "finish_reason": m.finish_reason,
             }
@@ -141,21 +160,29 @@ def request_to_wire(request: Request) -> tuple[dict[str, Any], list[bytes]]:
     return wire, blobs
 
 
-def request_from_wire(wire: dict[str, Any], blobs: list[bytes]) -> Request:
-    def part(p: dict[str, Any]) -> Part:
-        data = blobs[p["blob"]] if "blob" in p else b""
-        return Part(kind=p["kind"], text=p["text"], data=data, mime_type=p["mime_type"], source=p["source"])
+def request_from_wire(wire: dict[str, Any], blobs: list[bytes]) -> Any:
+    provider, name = wire["model"]
+    if wire.get("task") == "transcribe":
+        from ..providers.speech import TranscriptionRequest
 
+        return TranscriptionRequest(
+            model=ModelRef(provider, name),
+            audio=_part_from_wire(wire["audio"], blobs),
+            format=wire["format"],
+            language=wire["language"],
+            prompt=wire["prompt"],
+            temperature=wire["temperature"],
+            upload_above=wire["upload_above"],
+        )
     messages = [
         Message(
             role=m["role"],
-            parts=[part(p) for p in m["parts"]],
+            parts=[_part_from_wire(p, blobs) for p in m["parts"]],
             incomplete=m["incomplete"],
             finish_reason=m["finish_reason"],
         )
         for m in wire["messages"]
     ]
-    provider, name = wire["model"]
     return Request(
         model=ModelRef(provider, name),
         messages=messages,
@@ -195,6 +222,24 @@ def event_from_wire(message: dict[str, Any]) -> Any:
     if kind not in _EVENT_KINDS:
         raise Closed(f"unknown event kind {kind!r}")
     return getattr(base, kind)(**message["data"])
+
+
+# A transcription's messages: "uploading" (the audio goes through the provider's file API),
+# then one "transcription" with the result (text as it streams travels as TextDelta events).
+UPLOADING = "uploading"
+
+
+def transcription_to_wire(transcription: Any) -> dict[str, Any]:
+    return {"t": "transcription", "data": asdict(transcription)}
+
+
+def transcription_from_wire(message: dict[str, Any]) -> Any:
+    from ..providers.speech import Transcription
+
+    data = dict(message["data"])
+    if data.get("subtitles") is not None:
+        data["subtitles"] = tuple(data["subtitles"])  # JSON has no tuples
+    return Transcription(**data)
 
 
 # Attributes an error carries besides its sentence: whether a fallback may be

@@ -28,6 +28,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ DEFAULT_IDLE_MINUTES = 10.0
 SPARE_AFTER_CALL_S = 0.03  # about what a caller takes to store the answer and exit; the next one starts later
 TICK_S = 1.0  # how often the idle time, the socket file and finished children are looked at
 REQUEST_READ_TIMEOUT_S = 30.0
+Send = Callable[[dict[str, Any]], None]  # sends one message to the caller
 
 
 class Stop(Exception):
@@ -426,8 +428,10 @@ class Call:
         settings = protocol.settings_from_wire(message["settings"])
         registry._quiet_sdk_logging()  # reads MMCLI_DEBUG from the caller's environment
         provider = registry.provider_class(request.model.provider)(settings)
+        transcribing = message["request"].get("task") == "transcribe"
         try:
-            provider.prepare()  # the SDK client, while the caller still stores the question
+            if not transcribing:
+                provider.prepare()  # the SDK client, while the caller still stores the question
         except Exception:  # noqa: BLE001, S110 - the call itself makes it again and reports what is wrong
             pass
         # Started now, not after "go": starting a thread takes up to milliseconds.
@@ -439,7 +443,10 @@ class Call:
             return
         self.conn.settimeout(None)
         went.set()
-        self.stream(provider, request)
+        if transcribing:
+            self.serve(lambda send: self.transcribe(provider, request, bool(message.get("stream_text")), send))
+        else:
+            self.serve(lambda send: self.stream(provider, request, send))
 
     def take_callers_context(self, message: dict[str, Any], fds: list[int]) -> None:
         """The caller's environment, directory and stderr, for this call only (this process ends with it)."""
@@ -468,15 +475,28 @@ class Call:
         self.worker.notices.send("done")
         os._exit(0)
 
-    def stream(self, provider: Any, request: Any) -> None:
+    def stream(self, provider: Any, request: Any, send: Send) -> None:
         from contextlib import closing
 
+        with closing(provider.stream(request)) as events:
+            for event in events:
+                send(protocol.event_to_wire(event))
+
+    def transcribe(self, provider: Any, request: Any, stream_text: bool, send: Send) -> None:
+        from ..providers.base import TextDelta
+
+        def delta(text: str) -> None:
+            send(protocol.event_to_wire(TextDelta(text)))
+
+        result = provider.transcribe(request, delta if stream_text else None, lambda: send({"t": protocol.UPLOADING}))
+        send(protocol.transcription_to_wire(result))
+
+    def serve(self, call: Callable[[Send], None]) -> None:
+        """Run the provider ``call``, which sends its messages as they come; then "end", or the error."""
         try:
-            with closing(provider.stream(request)) as events:
-                for event in events:
-                    protocol.send(self.conn, protocol.event_to_wire(event))
+            call(lambda message: protocol.send(self.conn, message))
         except (BrokenPipeError, ConnectionError):
-            os._exit(0)  # the caller left between two events
+            os._exit(0)  # the caller left between two messages
         except Exception as exc:  # noqa: BLE001 - told to the caller as the in-process call would tell it
             from ..errors import _debug, _report_traceback
 
