@@ -9,7 +9,8 @@ answers instantly:
   stdout piped) with a warm worker vs `python -c "import typer, rich"`, runs
   interleaved in pairs; then with the worker vs without one
   (MMCLI_NO_WORKER=1), interleaved; per provider (OpenAI, Anthropic, Gemini
-  fakes), medians; and a shell loop of 50 one-shots with and without.
+  fakes), medians; a shell loop of 50 one-shots with and without; and
+  `mmcli transcribe` of a short WAV with and without.
 
 Bytecode is cached in a private PYTHONPYCACHEPREFIX (as an installed package
 has its .pyc files), whatever PYTHONDONTWRITEBYTECODE says.
@@ -213,11 +214,32 @@ def _worker_runs(models: dict[str, str], fakes: dict[str, object]) -> None:
             f"{totals['worker']:.1f} s with the worker, {totals['no_worker']:.1f} s without "
             f"({totals['no_worker'] / totals['worker']:.1f}x)",
         ))
+        rows.append(_transcribe_row(mmcli, warm, cold, home))
         from mmcli.worker import client
 
         os.environ["MMCLI_RUNTIME_DIR"] = warm["MMCLI_RUNTIME_DIR"]
         client.stop()
     report(rows)
+
+
+def _transcribe_row(mmcli: list[str], warm: dict[str, str], cold: dict[str, str], home: str) -> tuple[str, str]:
+    """`mmcli transcribe` of a 3-second WAV (whisper-1, --no-cache) with and without the worker, interleaved."""
+    import wave
+
+    with wave.open(f"{home}/memo.wav", "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16_000)
+        writer.writeframes(b"\0\0" * 16_000 * 3)
+    command = [*mmcli[:-1], "transcribe", "--no-cache", "-m", "openai:whisper-1", "memo.wav"]
+    times: dict[str, list[float]] = {"worker": [], "no_worker": []}
+    _piped(command, warm, home)
+    for _ in range(COLD_RUNS):
+        times["worker"].append(_piped(command, warm, home))
+        times["no_worker"].append(_piped(command, cold, home))
+    worker, no_worker = statistics.median(times["worker"]), statistics.median(times["no_worker"])
+    return ("mmcli transcribe, 3 s WAV (openai whisper-1)",
+            f"{worker * 1000:.0f} ms with the worker, {no_worker * 1000:.0f} ms without ({no_worker / worker:.1f}x)")
 
 
 if __name__ == "__main__":
