@@ -73,10 +73,16 @@ from tests.test_transcribe import (  # noqa: F401
     test_gemini_text_from_stdin_streams,
     test_long_wav_is_split_and_the_srt_joined_with_shifted_times,
     test_long_wav_json_wrapped_with_model_duration_and_usage,
-    wav,
+    write_wav,
 )
 
 pytestmark = pytest.mark.worker
+
+
+@pytest.fixture(name="wav")
+def _wav(mmcli_cwd: Path) -> Path:
+    """test_transcribe's three-second recording, for its tests re-run here and the worker's own."""
+    return write_wav(mmcli_cwd / "call.wav", 3)
 
 WORKER_START_TIMEOUT_S = 180  # it imports three SDKs; a loaded CI machine is slow at that
 
