@@ -536,6 +536,15 @@ def offer(request: Request, config: Config, timeout: float | None = None) -> Any
     a one-shot run side by side. Nothing reaches the provider before ``answer``
     lets it go; an offer ``answer`` does not use is withdrawn.
     """
+    offered = _hand_to_worker(_media_for(request), config, timeout)
+    if offered is not None:
+        offered.source = request
+    return offered
+
+
+def _hand_to_worker(prepared: Any, config: Config, timeout: float | None, **call: Any) -> Any:
+    """``prepared`` (a chat or transcription request) with the warm worker, not yet let go
+    (``Offer.go``); None when the worker is off or none takes it (then nothing was sent)."""
     from . import worker
 
     if not worker.enabled(config):
@@ -543,14 +552,11 @@ def offer(request: Request, config: Config, timeout: float | None = None) -> Any
     from .providers import registry
     from .worker import client
 
+    settings = registry.provider_settings(prepared.model.provider, config, timeout=timeout)
     connection = client.connect(config.worker_idle_minutes)
     if connection is None:
         return None
-    settings = registry.provider_settings(request.model.provider, config, timeout=timeout)
-    offered = client.offer(connection, _media_for(request), settings, config.worker_idle_minutes)
-    if offered is not None:
-        offered.source = request
-    return offered
+    return client.offer(connection, prepared, settings, config.worker_idle_minutes, **call)
 
 
 def _same(request: Request) -> Request:
@@ -622,25 +628,11 @@ class Transcriber:
         on_delta: Callable[[str], None] | None = None,
         on_upload: Callable[[], None] | None = None,
     ) -> Any:
-        from . import worker
-
-        if worker.enabled(self.config):
-            events = self._through_worker(request, stream_text=on_delta is not None)
-            if events is not None:
-                return _transcription_of(events, on_delta, on_upload)
+        offered = _hand_to_worker(request, self.config, self.timeout, stream_text=on_delta is not None)
+        events = None if offered is None else offered.go()
+        if events is not None:
+            return _transcription_of(events, on_delta, on_upload)
         return self._provider_here().transcribe(request, on_delta, on_upload)
-
-    def _through_worker(self, request: Any, *, stream_text: bool) -> Iterator[object] | None:
-        """The worker's messages for this call, or None when no worker takes it (nothing was sent)."""
-        from .providers import registry
-        from .worker import client
-
-        settings = registry.provider_settings(self.model.provider, self.config, timeout=self.timeout)
-        connection = client.connect(self.config.worker_idle_minutes)
-        if connection is None:
-            return None
-        offered = client.offer(connection, request, settings, self.config.worker_idle_minutes, stream_text=stream_text)
-        return None if offered is None else offered.go()
 
     def _provider_here(self) -> Any:
         with self._lock:  # the SDK is imported once, whichever piece needs it first
